@@ -1,0 +1,99 @@
+"""Convolution and normalization factories shared by every HRNet layer.
+
+Numerics follow the official PyTorch code: every backbone convolution is bias-free, 3x3 convolutions
+pad one pixel on *each* side (Keras ``padding="same"`` with stride 2 would pad bottom/right only and
+shift converted weights by a pixel), and BatchNorm uses epsilon 1e-5.
+
+``bn_momentum`` is in Keras' convention (weight of the old moving average): PyTorch momentum 0.1
+(classification, pose, detection) is 0.9 here, PyTorch 0.01 (official segmentation, landmarks) is 0.99.
+"""
+
+import warnings
+
+import keras
+from keras import layers
+
+BN_EPSILON = 1e-5
+
+# kaiming_normal_(mode="fan_out", nonlinearity="relu"), the official classification init.
+CONV_INIT = keras.initializers.VarianceScaling(2.0, mode="fan_out", distribution="untruncated_normal")
+
+
+def batch_norm(name, momentum=0.9, synchronized=False):
+    """BatchNormalization with PyTorch's epsilon; ``synchronized`` reduces statistics over replicas."""
+    if synchronized and keras.backend.backend() != "tensorflow":
+        warnings.warn(
+            "synchronized BatchNorm needs the TensorFlow backend (tf.distribute); "
+            f"using per-device statistics on {keras.backend.backend()!r}",
+            stacklevel=2,
+        )
+        synchronized = False
+    return layers.BatchNormalization(
+        axis=-1, momentum=momentum, epsilon=BN_EPSILON, synchronized=synchronized, name=name
+    )
+
+
+def conv(filters, kernel_size, name, strides=1, use_bias=False, kernel_initializer=CONV_INIT):
+    """A Conv2D; 3x3 kernels with stride 1 use the (symmetric) "same" padding."""
+    return layers.Conv2D(
+        filters,
+        kernel_size,
+        strides=strides,
+        padding="same" if strides == 1 else "valid",
+        use_bias=use_bias,
+        kernel_initializer=kernel_initializer,
+        name=name,
+    )
+
+
+@keras.saving.register_keras_serializable(package="hrnet_tf")
+class ConvBN(layers.Layer):
+    """Conv (PyTorch padding k//2, bias-free unless asked) -> BN -> optional ReLU.
+
+    Sublayer names are the indices of the official ``nn.Sequential(conv, bn, relu)`` ("0", "1"), so a
+    ConvBN named ``transition1.0`` owns the PyTorch keys ``transition1.0.0.weight`` and
+    ``transition1.0.1.running_mean``.
+    """
+
+    def __init__(
+        self,
+        filters,
+        kernel_size=3,
+        strides=1,
+        activation=True,
+        use_bias=False,
+        bn_momentum=0.9,
+        sync_bn=False,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.filters = filters
+        self.kernel_size = kernel_size
+        self.strides = strides
+        self.activation = activation
+        self.use_bias = use_bias
+        self.bn_momentum = bn_momentum
+        self.sync_bn = sync_bn
+        pad = kernel_size // 2
+        self.pad = layers.ZeroPadding2D(pad) if strides > 1 and pad else None
+        self.conv = conv(filters, kernel_size, "0", strides=strides, use_bias=use_bias)
+        self.bn = batch_norm("1", bn_momentum, sync_bn)
+
+    def call(self, x, training=None):
+        if self.pad is not None:
+            x = self.pad(x)
+        x = self.bn(self.conv(x), training=training)
+        return keras.ops.relu(x) if self.activation else x
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            filters=self.filters,
+            kernel_size=self.kernel_size,
+            strides=self.strides,
+            activation=self.activation,
+            use_bias=self.use_bias,
+            bn_momentum=self.bn_momentum,
+            sync_bn=self.sync_bn,
+        )
+        return config

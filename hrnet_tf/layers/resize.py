@@ -1,0 +1,84 @@
+"""Spatial resizing that matches PyTorch's `F.interpolate` modes used by the official HRNet code.
+
+* ``"nearest"``: `nn.Upsample(scale_factor=2**k, mode="nearest")` (classification, pose, detection).
+  For integer factors TF's half-pixel nearest picks the same source pixels as PyTorch.
+* ``"bilinear"``: `F.interpolate(mode="bilinear", align_corners=False)` (segmentation, landmarks);
+  identical to TF's half-pixel-centre bilinear without antialiasing.
+* ``"bilinear_align_corners"``: `align_corners=True` (HRNet-OCR checkpoints). Keras has no such mode,
+  so it is built from two gathers and a lerp per axis, which runs on every backend and converts to
+  builtin TFLite ops (GATHER, MUL, ADD).
+
+Target sizes may be dynamic (``None`` dimensions in a functional model); on the TensorFlow backend
+they are then tensors, which `keras.ops.image.resize` refuses, so we call `tf.image.resize` there.
+"""
+
+import keras
+from keras import ops
+
+RESIZE_METHODS = ("nearest", "bilinear", "bilinear_align_corners")
+
+
+def check_method(method):
+    if method not in RESIZE_METHODS:
+        raise ValueError(f"resize method must be one of {RESIZE_METHODS}, got {method!r}")
+    return method
+
+
+def spatial_size(x):
+    """(height, width) of an NHWC tensor: python ints where static, scalar tensors where dynamic."""
+    shape = ops.shape(x)
+    return shape[1], shape[2]
+
+
+def _is_static(size):
+    return all(isinstance(s, int) for s in size)
+
+
+def resize(x, size, method="bilinear"):
+    """Resize NHWC ``x`` to ``size`` = (height, width) with a PyTorch-equivalent ``method``."""
+    check_method(method)
+    if method == "bilinear_align_corners":
+        return _resize_align_corners(x, size)
+    if keras.backend.backend() == "tensorflow" and not _is_static(size):
+        import tensorflow as tf
+
+        out = tf.image.resize(x, tf.stack([size[0], size[1]]), method=method)
+    else:
+        out = ops.image.resize(x, tuple(int(s) for s in size), interpolation=method)
+    # tf.image.resize returns float32 for bilinear; keep mixed-precision dtypes intact.
+    return ops.cast(out, x.dtype)
+
+
+def upsample(x, factor, method="nearest", target=None):
+    """Upsample by an integer ``factor``, or to ``target``'s spatial size when given.
+
+    Fixed factors are what the classification and pose code do (inputs must then be divisible by 32);
+    resizing to the target tensor is what segmentation does and works for any input size.
+    """
+    if target is not None:
+        size = spatial_size(target)
+    else:
+        h, w = spatial_size(x)
+        size = (h * factor, w * factor)
+    return resize(x, size, method)
+
+
+def _lerp_axis(x, out_len, axis):
+    in_len = ops.shape(x)[axis]
+    scale = ops.cast(in_len - 1, "float32") / ops.cast(ops.maximum(out_len - 1, 1), "float32")
+    pos = ops.cast(ops.arange(out_len), "float32") * scale
+    lo = ops.cast(ops.floor(pos), "int32")
+    lo = ops.minimum(lo, in_len - 1)
+    hi = ops.minimum(lo + 1, in_len - 1)
+    frac = pos - ops.cast(lo, "float32")
+    frac_shape = [1, 1, 1, 1]
+    frac_shape[axis] = -1
+    frac = ops.cast(ops.reshape(frac, frac_shape), x.dtype)
+    x_lo = ops.take(x, lo, axis=axis)
+    x_hi = ops.take(x, hi, axis=axis)
+    return x_lo + (x_hi - x_lo) * frac
+
+
+def _resize_align_corners(x, size):
+    x = _lerp_axis(x, size[0], axis=1)
+    return _lerp_axis(x, size[1], axis=2)

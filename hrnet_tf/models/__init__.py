@@ -1,0 +1,25 @@
+"""HRNet models: stage specifications, the trunk, heads and the public constructors."""
+
+from hrnet_tf.models.hrnet import (
+    HRNetClassifier,
+    HRNetV1,
+    HRNetV2,
+    HRNetV2p,
+    feature_extractor,
+    load_weights,
+)
+from hrnet_tf.models.specs import PRESETS, WIDTHS, HRNetSpec, StageSpec, resolve_spec
+
+__all__ = [
+    "PRESETS",
+    "WIDTHS",
+    "HRNetClassifier",
+    "HRNetSpec",
+    "HRNetV1",
+    "HRNetV2",
+    "HRNetV2p",
+    "StageSpec",
+    "feature_extractor",
+    "load_weights",
+    "resolve_spec",
+]

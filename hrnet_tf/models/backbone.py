@@ -1,0 +1,64 @@
+"""The HRNet trunk: stem, stage 1, and stages 2-4 of parallel resolutions with repeated fusion."""
+
+from keras import layers
+
+from hrnet_tf.layers.blocks import block_class
+from hrnet_tf.layers.common import CONV_INIT, batch_norm
+from hrnet_tf.layers.hr_module import HighResolutionModule, TransitionLayer
+
+
+def stem(x, channels=64, bn_momentum=0.9, sync_bn=False):
+    """Two stride-2 3x3 conv-BN-ReLU (official ``conv1/bn1/conv2/bn2``): stride 4."""
+    for i in (1, 2):
+        x = layers.ZeroPadding2D(1, name=f"stem_pad{i}")(x)
+        x = layers.Conv2D(
+            channels, 3, strides=2, use_bias=False, kernel_initializer=CONV_INIT, name=f"conv{i}"
+        )(x)
+        x = batch_norm(f"bn{i}", bn_momentum, sync_bn)(x)
+        x = layers.ReLU(name=f"relu{i}")(x)
+    return x
+
+
+def hrnet_trunk(
+    x,
+    spec,
+    *,
+    upsample_method="nearest",
+    multi_scale_output=True,
+    bn_momentum=0.9,
+    sync_bn=False,
+):
+    """Applies the HRNet trunk to the image tensor ``x``; returns the list of stage-4 outputs.
+
+    ``multi_scale_output=False`` builds only the high-resolution output in the last module (HRNetV1).
+    """
+    norm = {"bn_momentum": bn_momentum, "sync_bn": sync_bn}
+    x = stem(x, spec.stem_channels, **norm)
+
+    stage1 = spec.stage1
+    block = block_class(stage1.block)
+    in_channels = spec.stem_channels
+    for k in range(stage1.num_blocks[0]):
+        x = block(in_channels, stage1.num_channels[0], name=f"layer1.{k}", **norm)(x)
+        in_channels = stage1.out_channels[0]
+
+    features = [x]
+    channels = list(stage1.out_channels)
+    for s, stage in enumerate(spec.stages[1:], start=2):
+        features = TransitionLayer(
+            channels, stage.out_channels, name=f"transition{s - 1}", **norm
+        )(features)
+        for m in range(stage.num_modules):
+            last = s == 4 and m == stage.num_modules - 1
+            features = HighResolutionModule(
+                stage.out_channels,
+                stage.num_blocks,
+                stage.num_channels,
+                block=stage.block,
+                multi_scale_output=multi_scale_output or not last,
+                upsample_method=upsample_method,
+                name=f"stage{s}.{m}",
+                **norm,
+            )(features)
+        channels = list(stage.out_channels)
+    return features

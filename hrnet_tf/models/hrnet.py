@@ -1,0 +1,211 @@
+"""Public constructors: HRNetV1 (pose), HRNetV2 (segmentation), HRNetV2p (detection), classifier."""
+
+import os
+
+import keras
+
+from hrnet_tf.layers.resize import check_method
+from hrnet_tf.models.backbone import hrnet_trunk
+from hrnet_tf.models.heads import (
+    HRFPN,
+    UpsampleConcat,
+    classification_head,
+    pose_head,
+    segmentation_head,
+)
+from hrnet_tf.models.specs import resolve_spec, spec_name
+
+
+def _inputs(input_shape, input_tensor=None):
+    if input_tensor is not None:
+        return input_tensor
+    if input_shape is None or len(input_shape) != 3 or input_shape[-1] != 3:
+        raise ValueError(f"input_shape must be (height, width, 3), got {input_shape!r}")
+    return keras.Input(shape=tuple(input_shape), name="image")
+
+
+def _finish(inputs, outputs, name, weights):
+    model = keras.Model(inputs, outputs, name=name)
+    if weights is not None:
+        load_weights(model, weights)
+    return model
+
+
+def load_weights(model, path, strict=True):
+    """Loads Keras weights (``.weights.h5``) or official PyTorch weights (``.pth``/``.pt``/
+    ``.safetensors``, converted on the fly) into ``model``."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"weights file not found: {path}")
+    if path.endswith((".pth", ".pt", ".bin", ".safetensors")):
+        from hrnet_tf.convert import load_torch_checkpoint
+
+        return load_torch_checkpoint(model, path, strict=strict)
+    if path.endswith(".keras"):
+        model.set_weights(keras.saving.load_model(path, compile=False).get_weights())
+        return None
+    model.load_weights(path)
+    return None
+
+
+def HRNetV1(
+    width=32,
+    num_outputs=17,
+    input_shape=(256, 192, 3),
+    *,
+    weights=None,
+    name=None,
+    final_conv_kernel=1,
+    upsample_method="nearest",
+    bn_momentum=0.9,
+    sync_bn=False,
+    input_tensor=None,
+):
+    """HRNetV1, the pose-estimation network: heatmaps from the stride-4 branch only.
+
+    Args:
+      width: 18, 30, 32, 40, 44, 48, 64, "18-small-v1", "18-small-v2", or a stage specification.
+      num_outputs: heatmap channels (17 COCO joints, 16 MPII); None returns the stride-4 features.
+      input_shape: (height, width, 3), ImageNet-normalized RGB. Divisible by 32 with "nearest" fusion.
+      weights: None, or a local ``.weights.h5`` / official ``.pth`` / ``.safetensors`` file.
+      bn_momentum: Keras convention (PyTorch 0.1 -> 0.9). sync_bn: synchronized BN under tf.distribute.
+    """
+    spec = resolve_spec(width)
+    inputs = _inputs(input_shape, input_tensor)
+    features = hrnet_trunk(
+        inputs,
+        spec,
+        upsample_method=check_method(upsample_method),
+        multi_scale_output=False,
+        bn_momentum=bn_momentum,
+        sync_bn=sync_bn,
+    )
+    x = features[0]
+    if num_outputs is not None:
+        x = pose_head(x, num_outputs, final_conv_kernel)
+    return _finish(inputs, x, name or f"hrnet_v1_{spec_name(width)}", weights)
+
+
+def HRNetV2(
+    width=48,
+    num_classes=19,
+    input_shape=(None, None, 3),
+    *,
+    weights=None,
+    name=None,
+    upsample_method="bilinear",
+    final_conv_kernel=1,
+    bn_momentum=0.99,
+    sync_bn=False,
+    input_tensor=None,
+):
+    """HRNetV2, the segmentation network: all four resolutions upsampled to stride 4 and concatenated
+    (15C channels), then ``last_layer`` (1x1 conv-BN-ReLU, conv to ``num_classes``); logits at stride 4.
+
+    ``num_classes=None`` returns the 15C-channel features. ``upsample_method`` is used for fusion and
+    concatenation: "bilinear" (official HRNetV2, any input size) or "bilinear_align_corners"
+    (HRNet-OCR checkpoints). ``bn_momentum`` 0.99 is the official segmentation BN momentum (0.01 in
+    PyTorch's convention).
+    """
+    spec = resolve_spec(width)
+    check_method(upsample_method)
+    inputs = _inputs(input_shape, input_tensor)
+    features = hrnet_trunk(
+        inputs,
+        spec,
+        upsample_method=upsample_method,
+        bn_momentum=bn_momentum,
+        sync_bn=sync_bn,
+    )
+    x = UpsampleConcat(upsample_method, name="concat")(features)
+    if num_classes is not None:
+        x = segmentation_head(x, num_classes, bn_momentum, sync_bn, final_conv_kernel)
+    return _finish(inputs, x, name or f"hrnet_v2_{spec_name(width)}", weights)
+
+
+def HRNetV2p(
+    width=18,
+    input_shape=(None, None, 3),
+    *,
+    weights=None,
+    name=None,
+    out_channels=256,
+    pooling="avg",
+    upsample_method="nearest",
+    bn_momentum=0.9,
+    sync_bn=False,
+    input_tensor=None,
+):
+    """HRNetV2p, the detection backbone: HRNetV2 features and the HRFPN neck.
+
+    Returns a model whose output is a dict of five ``out_channels`` levels "P2".."P6" (strides 4 to
+    64), the ``pyramid_outputs`` convention of keras-hub detectors. The official detection trunk
+    fuses with nearest upsampling by fixed factors, so image sizes must be multiples of 32 (detectors
+    pad to that); pass ``upsample_method="bilinear"`` for arbitrary sizes.
+    """
+    spec = resolve_spec(width)
+    inputs = _inputs(input_shape, input_tensor)
+    features = hrnet_trunk(
+        inputs,
+        spec,
+        upsample_method=check_method(upsample_method),
+        bn_momentum=bn_momentum,
+        sync_bn=sync_bn,
+    )
+    pyramid = HRFPN(out_channels, pooling=pooling, name="neck")(features)
+    return _finish(inputs, pyramid, name or f"hrnet_v2p_{spec_name(width)}", weights)
+
+
+def HRNetClassifier(
+    width=18,
+    num_classes=1000,
+    input_shape=(224, 224, 3),
+    *,
+    weights=None,
+    name=None,
+    head_conv_bias=True,
+    include_top=True,
+    upsample_method="nearest",
+    bn_momentum=0.9,
+    sync_bn=False,
+    input_tensor=None,
+):
+    """HRNet-Wxx-C, the ImageNet classifier, with the official classification head.
+
+    ``head_conv_bias=False`` matches the SSLD checkpoints (bias-free head convs). ``num_classes=None``
+    returns the pooled 2048-d features; ``include_top=False`` the 2048-channel stride-32 map.
+    """
+    spec = resolve_spec(width)
+    inputs = _inputs(input_shape, input_tensor)
+    features = hrnet_trunk(
+        inputs,
+        spec,
+        upsample_method=check_method(upsample_method),
+        bn_momentum=bn_momentum,
+        sync_bn=sync_bn,
+    )
+    x = classification_head(
+        features,
+        num_classes,
+        head_conv_bias=head_conv_bias,
+        bn_momentum=bn_momentum,
+        sync_bn=sync_bn,
+        pooling=include_top,
+    )
+    return _finish(inputs, x, name or f"hrnet_{spec_name(width)}_c", weights)
+
+
+def feature_extractor(model):
+    """Unused-head-free view of a constructed model: the four trunk outputs as a list."""
+    last = [layer for layer in model.layers if layer.name.startswith("stage4.")][-1]
+    return keras.Model(model.inputs, last.output, name=f"{model.name}_features")
+
+
+__all__ = [
+    "HRNetClassifier",
+    "HRNetV1",
+    "HRNetV2",
+    "HRNetV2p",
+    "feature_extractor",
+    "load_weights",
+]
