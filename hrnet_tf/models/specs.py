@@ -134,6 +134,16 @@ PRESETS = {
 
 WIDTHS = (18, 30, 32, 40, 44, 48, 64, "18-small-v1", "18-small-v2")
 
+# Not an official model: the smallest network with the full HRNet topology (4 stages, fusion at every
+# module), for tests, the synthetic demo jobs and quick experiments on a CPU.
+PRESETS["tiny"] = HRNetSpec(
+    stage1=StageSpec(1, (1,), (8,), "BOTTLENECK"),
+    stage2=StageSpec(1, (1, 1), (8, 16)),
+    stage3=StageSpec(1, (1, 1, 1), (8, 16, 32)),
+    stage4=StageSpec(1, (1, 1, 1, 1), (8, 16, 32, 64)),
+    stem_channels=16,
+)
+
 
 def resolve_spec(width):
     """A preset width (18, 32, "18-small-v1", ...), an HRNetSpec, or an official stage dict."""
@@ -144,7 +154,7 @@ def resolve_spec(width):
     key = str(width).lower().removeprefix("w")
     if key not in PRESETS:
         raise ValueError(
-            f"unknown HRNet width {width!r}; choose one of {list(WIDTHS)} or pass a stage "
+            f"unknown HRNet width {width!r}; choose one of {[*WIDTHS, 'tiny']} or pass a stage "
             "specification (HRNetSpec or a dict with STAGE1..STAGE4)"
         )
     return PRESETS[key]
