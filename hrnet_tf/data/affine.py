@@ -1,0 +1,97 @@
+"""Affine crops in TensorFlow ops, for tf.data pipelines (no cv2, no py_function).
+
+The official pose code crops with ``cv2.warpAffine(image, M, (W, H), flags=INTER_LINEAR)``, where
+``M`` maps source pixels to output pixels and pixel centres sit on integer coordinates. Here the
+same crop is ``warp_affine(image, M, (W, H))``: it inverts ``M`` and hands the output-to-source map
+to ``ImageProjectiveTransformV3`` (bilinear, zeros outside), which uses the same integer-centre
+convention. ``similarity_matrix`` is the official ``get_affine_transform`` in closed form.
+
+    >>> m = similarity_matrix([100.0, 80.0], [0.96, 1.28], 0.0, (192, 256))
+    >>> crop = warp_affine(tf.zeros([200, 300, 3]), m, (192, 256))
+    >>> crop.shape
+    TensorShape([256, 192, 3])
+"""
+
+import math
+
+import tensorflow as tf
+
+PIXEL_STD = 200.0
+
+
+def similarity_matrix(center, scale, rotation, output_size, inverse=False, pixel_std=PIXEL_STD):
+    """The 2x3 matrix of the official ``get_affine_transform(center, scale, rot, output_size)``.
+
+    The official code builds it from three point pairs (box centre -> output centre, a point half a
+    box width above the centre rotated by ``rot`` -> the point half an output width above the
+    output centre, and a perpendicular third point); those pairs always define a similarity, so it
+    is ``k * R(-rot)`` with ``k = output_width / (scale_x * 200)``, translated so that the centres
+    meet. Only ``scale[0]`` matters, as in the original.
+
+    Args:
+      center: [2] box centre (x, y) in source pixels.
+      scale: [2] box size / 200 (only the width is used).
+      rotation: degrees, counter-clockwise in the image as the official code rotates.
+      output_size: (width, height) of the crop.
+      inverse: return the output -> source map instead (the official ``inv=1``).
+    """
+    center = tf.cast(tf.convert_to_tensor(center), tf.float32)
+    scale = tf.cast(tf.convert_to_tensor(scale), tf.float32)
+    theta = tf.cast(rotation, tf.float32) * (math.pi / 180.0)
+    out_w, out_h = float(output_size[0]), float(output_size[1])
+    zoom = out_w / (scale[0] * pixel_std)
+    cos, sin = tf.cos(theta), tf.sin(theta)
+    out_center = tf.constant([out_w * 0.5, out_h * 0.5], tf.float32)
+    if inverse:
+        # source = R(rot) / k (output - output_centre) + centre
+        linear = tf.reshape(tf.stack([cos, -sin, sin, cos]), [2, 2]) / zoom
+        offset = center - tf.linalg.matvec(linear, out_center)
+    else:
+        linear = tf.reshape(tf.stack([cos, sin, -sin, cos]), [2, 2]) * zoom
+        offset = out_center - tf.linalg.matvec(linear, center)
+    return tf.concat([linear, offset[:, None]], axis=1)
+
+
+def invert_affine(matrix):
+    """Inverse of a 2x3 affine matrix (as a 2x3 matrix)."""
+    linear, offset = matrix[:, :2], matrix[:, 2]
+    inv_linear = tf.linalg.inv(linear)
+    return tf.concat([inv_linear, -tf.linalg.matvec(inv_linear, offset)[:, None]], axis=1)
+
+
+def compose_affine(outer, inner):
+    """The 2x3 matrix of ``outer(inner(x))``."""
+    linear = tf.matmul(outer[:, :2], inner[:, :2])
+    offset = tf.linalg.matvec(outer[:, :2], inner[:, 2]) + outer[:, 2]
+    return tf.concat([linear, offset[:, None]], axis=1)
+
+
+def horizontal_flip_matrix(image_width):
+    """The 2x3 matrix of the official flip ``x -> width - x - 1``."""
+    w = tf.cast(image_width, tf.float32)
+    return tf.stack([tf.stack([-1.0, 0.0, w - 1.0]), tf.constant([0.0, 1.0, 0.0])])
+
+
+def transform_points(points, matrix):
+    """Applies a 2x3 matrix to [..., 2] points."""
+    return tf.linalg.matvec(matrix[:, :2], points) + matrix[:, 2]
+
+
+def warp_affine(image, matrix, output_size, interpolation="BILINEAR", fill_value=0.0):
+    """``cv2.warpAffine(image, matrix, output_size)`` for one [H, W, C] image, in TF ops.
+
+    ``matrix`` maps source to output pixels (the cv2 convention); the result is float32
+    [output_height, output_width, C], zeros where the crop leaves the image.
+    """
+    out_w, out_h = int(output_size[0]), int(output_size[1])
+    to_source = invert_affine(tf.cast(matrix, tf.float32))
+    transform = tf.concat([tf.reshape(to_source, [6]), tf.zeros([2])], axis=0)
+    warped = tf.raw_ops.ImageProjectiveTransformV3(
+        images=tf.cast(image, tf.float32)[None],
+        transforms=transform[None],
+        output_shape=tf.constant([out_h, out_w], tf.int32),
+        fill_value=tf.constant(fill_value, tf.float32),
+        interpolation=interpolation,
+        fill_mode="CONSTANT",
+    )
+    return warped[0]
