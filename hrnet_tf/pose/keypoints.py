@@ -59,7 +59,8 @@ class KeypointSet:
         weights = self.joint_weights if self.joint_weights is not None else (1.0,) * n
         object.__setattr__(self, "joint_weights", tuple(float(w) for w in weights))
         object.__setattr__(self, "sigmas", tuple(float(s) for s in self.sigmas))
-        object.__setattr__(self, "flip_pairs", tuple(tuple(int(i) for i in p) for p in self.flip_pairs))
+        pairs = tuple(tuple(int(i) for i in pair) for pair in self.flip_pairs)
+        object.__setattr__(self, "flip_pairs", pairs)
         for key, values in (("sigmas", self.sigmas), ("joint_weights", self.joint_weights)):
             if len(values) != n:
                 raise ValueError(f"keypoints.{key}: {len(values)} values for {n} joints")
@@ -92,7 +93,8 @@ class KeypointSet:
         and optional joint_weights, upper_body_ids, skeleton."""
         if isinstance(cfg, str):
             if cfg.lower() not in PRESETS:
-                raise ValueError(f"keypoints: unknown set {cfg!r}; choose {sorted(PRESETS)} or a dict")
+                raise ValueError(
+                    f"keypoints: unknown set {cfg!r}; choose {sorted(PRESETS)} or a dict")
             return PRESETS[cfg.lower()]
         cfg = dict(cfg)
         if "preset" in cfg:

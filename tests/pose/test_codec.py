@@ -2,13 +2,13 @@
 
 import cv2
 import numpy as np
-import pose_official_ref as ref
 import pytest
 import tensorflow as tf
 
 from hrnet_tf.data import affine
 from hrnet_tf.pose.codec import PoseCodec, affine_matrix, box_to_center_scale
 from hrnet_tf.pose.keypoints import COCO
+from tests.pose import pose_official_ref as ref
 
 RNG = np.random.default_rng(0)
 
@@ -44,21 +44,18 @@ def test_affine_matrices_match_three_point_construction(inverse):
 
 def test_warp_affine_matches_cv2():
     image = RNG.uniform(0, 255, (120, 160, 3)).astype(np.float32)
-    image = cv2.GaussianBlur(image, (5, 5), 2)  # smooth, so cv2's 1/32-px fixed point matters little
     for center, scale, rot, _ in random_crops(10):
         scale = scale * 0.5
         matrix = ref.get_affine_transform(center * 0.3, scale, rot, (96, 128))
         expected = cv2.warpAffine(image, matrix, (96, 128), flags=cv2.INTER_LINEAR)
         ours = affine.warp_affine(image, matrix, (96, 128)).numpy()
         assert ours.shape == expected.shape
-        # cv2 quantises sub-pixel positions to 1/32 px and borders blend to zero the same way
-        assert np.abs(ours - expected).mean() < 0.5
-        assert np.abs(ours - expected).max() < 25
+        # float images: cv2 interpolates exactly, borders blend to zero the same way
+        assert np.abs(ours - expected).max() < 0.05
 
 
 def test_flip_matrix_equals_flipping_pixels():
     image = RNG.uniform(0, 255, (50, 70, 3)).astype(np.float32)
-    matrix = affine_matrix([35, 25], [0.3, 0.4], 20, (48, 64))
     flipped = np.ascontiguousarray(image[:, ::-1])
     flipped_center = [70 - 35 - 1, 25]
     expected = cv2.warpAffine(flipped, affine_matrix(flipped_center, [0.3, 0.4], 20, (48, 64)),
@@ -67,7 +64,7 @@ def test_flip_matrix_equals_flipping_pixels():
         affine.similarity_matrix(flipped_center, [0.3, 0.4], 20, (48, 64)),
         affine.horizontal_flip_matrix(70))
     ours = affine.warp_affine(image, composed, (48, 64)).numpy()
-    assert np.abs(ours - expected).mean() < 0.5
+    assert np.abs(ours - expected).max() < 0.05
 
 
 @pytest.mark.parametrize("sigma,image_size", [(2.0, (192, 256)), (3.0, (288, 384)),

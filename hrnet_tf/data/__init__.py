@@ -1,0 +1,1 @@
+"""Data helpers shared by the task pipelines (TF-op affine crops, ...)."""
