@@ -202,10 +202,32 @@ def feature_extractor(model):
 
 
 __all__ = [
+    "MODEL_KINDS",
     "HRNetClassifier",
     "HRNetV1",
     "HRNetV2",
     "HRNetV2p",
+    "build_model",
     "feature_extractor",
     "load_weights",
 ]
+
+
+MODEL_KINDS = {
+    "classifier": HRNetClassifier,
+    "pose": HRNetV1,
+    "v1": HRNetV1,
+    "segmentation": HRNetV2,
+    "v2": HRNetV2,
+    "detection": HRNetV2p,
+    "v2p": HRNetV2p,
+}
+
+
+def build_model(kind, **kwargs):
+    """A model by task name ("classifier", "pose"/"v1", "segmentation"/"v2", "detection"/"v2p")."""
+    try:
+        constructor = MODEL_KINDS[kind.lower()]
+    except KeyError:
+        raise ValueError(f"unknown model kind {kind!r}; choose one of {sorted(MODEL_KINDS)}") from None
+    return constructor(**kwargs)

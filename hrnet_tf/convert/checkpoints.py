@@ -1,0 +1,62 @@
+"""Reading official checkpoint files (.pth/.pt/.bin with torch, .safetensors, .npz) into state dicts."""
+
+import os
+
+import numpy as np
+
+from hrnet_tf.convert.torch_weights import LoadReport, load_torch_state_dict
+
+# Keys the official training wrappers save beside the network (e.g. segmentation's FullModel keeps the
+# class-weight buffer of its criterion as ``loss.criterion.weight``).
+NON_MODEL_PREFIXES = ("loss.",)
+WRAPPER_PREFIXES = ("module.", "model.")
+NESTED_STATE_KEYS = ("state_dict", "model", "state_dict_ema", "model_ema")
+
+
+def read_state_dict(path):
+    """``{key: numpy array}`` from a checkpoint file; torch is imported only for .pth/.pt/.bin and
+    loads with ``weights_only=True`` (tensors only, never unpickled code)."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    if path.endswith(".safetensors"):
+        from safetensors.numpy import load_file
+
+        return dict(load_file(path))
+    if path.endswith(".npz"):
+        with np.load(path) as data:
+            return {k: data[k] for k in data.files}
+    if path.endswith((".pth", ".pt", ".bin", ".pth.tar")):
+        try:
+            import torch
+        except ImportError:
+            raise ImportError(
+                f"reading {path} needs PyTorch (pip install 'hrnet_tf[parity]'), or convert it to "
+                ".safetensors first"
+            ) from None
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+        for key in NESTED_STATE_KEYS:
+            if isinstance(obj, dict) and key in obj and isinstance(obj[key], dict):
+                obj = obj[key]
+                break
+        if not isinstance(obj, dict):
+            raise ValueError(f"{path}: expected a state dict, found {type(obj).__name__}")
+        return {k: v.float().numpy() if v.is_floating_point() else v.numpy() for k, v in obj.items()}
+    raise ValueError(f"{path}: unknown checkpoint format (expected .pth, .pt, .bin, .safetensors, .npz)")
+
+
+def normalize_keys(state_dict):
+    """Strips the wrappers of the official training code: DataParallel's ``module.``, segmentation's
+    ``model.`` (dropping the criterion's buffers), and a detector's ``backbone.`` (``neck.`` stays)."""
+    state = dict(state_dict)
+    for prefix in WRAPPER_PREFIXES:
+        if state and all(k.startswith(prefix) or k.startswith(NON_MODEL_PREFIXES) for k in state):
+            state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    if any(k.startswith("backbone.") for k in state):
+        state = {k.removeprefix("backbone."): v for k, v in state.items()}
+    return state
+
+
+def load_torch_checkpoint(model, path, strict=True) -> LoadReport:
+    """Reads ``path`` and loads it into ``model`` (see `load_torch_state_dict`)."""
+    return load_torch_state_dict(model, normalize_keys(read_state_dict(path)), strict=strict)
