@@ -31,6 +31,10 @@ class ConfigError(ValueError):
     """A bad configuration: the message is one line naming the key and where it came from."""
 
 
+class DataError(ValueError):
+    """Missing or unusable data: the message is one line naming the path and what was expected."""
+
+
 @dataclass
 class ModelConfig:
     width: int | str = 18
@@ -285,6 +289,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "DataConfig",
+    "DataError",
     "EvalConfig",
     "ModelConfig",
     "TrainConfig",

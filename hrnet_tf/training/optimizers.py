@@ -1,0 +1,83 @@
+"""Optimizers of the official recipes, for the trainer's custom loop.
+
+The trainer all-reduces the gradients itself (once, before clipping and weight decay, so that both
+see the global gradient), so the Keras optimizers here skip their own all-reduce.
+
+Weight decay follows the recipe's PyTorch optimizer:
+
+* ``sgd`` and ``adam``: L2 on the gradient (``grad += weight_decay * param`` before momentum /
+  moments), on every parameter including BN; ``coupled_weight_decay`` returns the factor the
+  trainer adds, and the Keras optimizer gets no ``weight_decay`` of its own.
+* ``adamw``: decoupled decay ``param -= lr * weight_decay * param`` (Keras ``AdamW`` = PyTorch
+  ``AdamW``).
+"""
+
+import keras
+
+_CLASSES = {}
+
+
+def _caller_reduces(cls):
+    """``cls`` without its internal gradient all-reduce (the trainer's step has done it)."""
+    if cls not in _CLASSES:
+
+        class CallerReduced(cls):
+            def _all_reduce_sum_gradients(self, grads_and_vars):
+                return list(grads_and_vars)
+
+        CallerReduced.__name__ = cls.__name__
+        CallerReduced.__qualname__ = cls.__qualname__
+        _CLASSES[cls] = CallerReduced
+    return _CLASSES[cls]
+
+
+def coupled_weight_decay(train_config):
+    """The L2 factor the trainer adds to the gradient (0 for ``adamw``, which decays itself)."""
+    return 0.0 if train_config.optimizer == "adamw" else float(train_config.weight_decay)
+
+
+def build_optimizer(train_config, learning_rate):
+    """The Keras optimizer for ``train_config`` (wrapped in ``LossScaleOptimizer`` for float16).
+
+    >>> from hrnet_tf.training.config import TrainConfig
+    >>> type(build_optimizer(TrainConfig(optimizer="adamw"), 1e-3)).__name__
+    'AdamW'
+    """
+    t = train_config
+    clip = {"global_clipnorm": t.clip_norm} if t.clip_norm > 0 else {}
+    if t.optimizer == "sgd":
+        opt = _caller_reduces(keras.optimizers.SGD)(
+            learning_rate=learning_rate, momentum=t.momentum, nesterov=t.nesterov, **clip
+        )
+    elif t.optimizer == "adam":
+        opt = _caller_reduces(keras.optimizers.Adam)(
+            learning_rate=learning_rate,
+            beta_1=t.adam_beta1,
+            beta_2=t.adam_beta2,
+            epsilon=t.adam_epsilon,
+            **clip,
+        )
+    elif t.optimizer == "adamw":
+        opt = _caller_reduces(keras.optimizers.AdamW)(
+            learning_rate=learning_rate,
+            weight_decay=t.weight_decay,
+            beta_1=t.adam_beta1,
+            beta_2=t.adam_beta2,
+            epsilon=t.adam_epsilon,
+            **clip,
+        )
+    else:
+        raise ValueError(f"unknown optimizer {t.optimizer!r}")
+    if t.mixed_precision == "float16":
+        opt = _caller_reduces(keras.optimizers.LossScaleOptimizer)(opt)
+    return opt
+
+
+def loss_scale(optimizer):
+    """The current loss scale (1.0 without float16 loss scaling)."""
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return optimizer.dynamic_scale
+    return 1.0
+
+
+__all__ = ["build_optimizer", "coupled_weight_decay", "loss_scale"]

@@ -1,0 +1,354 @@
+"""The custom training loop shared by every task.
+
+One loop for the default strategy, MirroredStrategy, MultiWorkerMirroredStrategy and TPUStrategy:
+``strategy.run`` computes each replica's gradients (XLA-compiled with ``train.jit_compile``), the
+step all-reduces them once, adds the recipe's weight decay and lets the Keras optimizer apply them
+(clipping on the global gradient, float16 loss scaling through ``LossScaleOptimizer``).
+
+Output folder (``out_dir``)::
+
+    config.yaml        the resolved configuration
+    checkpoints/       ckpt-<step>.*: model, optimizer, epoch, step in epoch (last N kept)
+    logs/              TensorBoard: loss, lr, grad norm, train metrics, images/s, eval metrics
+    model.keras        the final model
+    metrics.json       the final evaluation (task.evaluate)
+
+Re-running with the same ``out_dir`` resumes from the newest checkpoint: each epoch's data stream
+depends only on (seed, epoch), so skipping the batches already seen continues the same stream.
+
+    trainer = Trainer(ClassificationTask(), config, "runs/w18", strategy)
+    metrics = trainer.fit()
+"""
+
+import json
+import math
+import os
+import sys
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+from tqdm import tqdm
+
+from hrnet_tf.training.checkpoints import CheckpointKeeper
+from hrnet_tf.training.config import config_to_dict, load_config, save_config
+from hrnet_tf.training.distribute import worker_info
+from hrnet_tf.training.optimizers import build_optimizer, coupled_weight_decay, loss_scale
+from hrnet_tf.training.schedules import schedule_from_config
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss or the gradient became NaN or infinite; the last good checkpoint is kept."""
+
+
+_POLICIES = {"none": "float32", "float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}
+
+
+def _unpack(batch):
+    if isinstance(batch, (tuple, list)):
+        if len(batch) == 3:
+            return batch[0], batch[1], batch[2]
+        if len(batch) == 2:
+            return batch[0], batch[1], None
+    raise ValueError(
+        "train_dataset must yield (inputs, targets) or (inputs, targets, sample_weight), "
+        f"got {type(batch).__name__}"
+    )
+
+
+def _to_float32(outputs):
+    return tf.nest.map_structure(
+        lambda t: tf.cast(t, tf.float32) if t.dtype.is_floating else t, outputs
+    )
+
+
+def write_json(path, data):
+    """Atomic JSON write (temporary file, then rename)."""
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=2, sort_keys=True)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+class Trainer:
+    """Trains ``task``'s model with ``config`` into ``out_dir`` under ``strategy``."""
+
+    def __init__(self, task, config, out_dir, strategy=None, log=None):
+        self.task = task
+        self.config = config
+        self.out_dir = os.fspath(out_dir)
+        self.strategy = strategy or tf.distribute.get_strategy()
+        self.is_chief, self.worker_index = worker_info(self.strategy)
+        self._log = log or (lambda line: print(line, flush=True))
+        self.model = None
+        self.optimizer = None
+
+    def log(self, line):
+        if self.is_chief:
+            self._log(line)
+
+    # -- set-up ---------------------------------------------------------------------------------
+    def _prepare_out_dir(self):
+        cfg_path = os.path.join(self.out_dir, "config.yaml")
+        if not self.is_chief:
+            return
+        os.makedirs(os.path.join(self.out_dir, "logs"), exist_ok=True)
+        if os.path.exists(cfg_path):
+            previous = load_config(cfg_path, type(self.config))
+            if config_to_dict(previous) != config_to_dict(self.config):
+                changed = _diff(config_to_dict(previous), config_to_dict(self.config))
+                self.log(f"note: config differs from the saved {cfg_path}: {', '.join(changed)}")
+        save_config(self.config, cfg_path)
+
+    def _build(self, steps_per_epoch):
+        t = self.config.train
+        previous_policy = keras.config.dtype_policy()
+        keras.config.set_dtype_policy(_POLICIES[t.mixed_precision])
+        try:
+            with self.strategy.scope():
+                self.model = self.task.build_model(self.config)
+                self.schedule = schedule_from_config(t, steps_per_epoch)
+                self.optimizer = build_optimizer(t, self.schedule)
+                self.optimizer.build(self.model.trainable_variables)
+                self.keeper = CheckpointKeeper(
+                    os.path.join(self.out_dir, "checkpoints"),
+                    self.model,
+                    self.optimizer,
+                    keep=t.keep_checkpoints,
+                    is_chief=self.is_chief,
+                    worker_index=self.worker_index,
+                )
+        finally:
+            keras.config.set_dtype_policy(previous_policy)
+
+    def _make_step(self, global_batch):
+        model, task, optimizer = self.model, self.task, self.optimizer
+        strategy = self.strategy
+        weight_decay = coupled_weight_decay(self.config.train)
+        variables = model.trainable_variables
+
+        def gradients(inputs, targets, sample_weight):
+            with tf.GradientTape() as tape:
+                outputs = _to_float32(model(inputs, training=True))
+                per_example = tf.cast(task.loss(targets, outputs, sample_weight), tf.float32)
+                loss = tf.reduce_sum(per_example) / global_batch
+                if model.losses:
+                    loss += tf.nn.scale_regularization_loss(tf.add_n(model.losses))
+                scaled = optimizer.scale_loss(loss)
+            grads = tape.gradient(scaled, variables)
+            metrics = {
+                name: tf.reduce_sum(tf.cast(v, tf.float32)) / global_batch
+                for name, v in task.train_metrics(targets, outputs, sample_weight).items()
+            }
+            return loss, grads, metrics
+
+        if self.config.train.jit_compile:
+            gradients = tf.function(gradients, jit_compile=True)
+
+        def replica_step(batch):
+            inputs, targets, sample_weight = _unpack(batch)
+            loss, grads, metrics = gradients(inputs, targets, sample_weight)
+            context = tf.distribute.get_replica_context()
+            if context.num_replicas_in_sync > 1:
+                grads = context.all_reduce(tf.distribute.ReduceOp.SUM, grads)
+            scale = loss_scale(optimizer)
+            grad_norm = tf.linalg.global_norm(grads) / tf.cast(scale, tf.float32)
+            if weight_decay:
+                # PyTorch SGD/Adam weight_decay: L2 on the (unscaled) gradient, every parameter.
+                grads = [
+                    g + tf.cast(weight_decay * scale, g.dtype) * tf.cast(v, g.dtype)
+                    for g, v in zip(grads, variables, strict=True)
+                ]
+            optimizer.apply(grads, variables)
+            return loss, grad_norm, metrics
+
+        @tf.function
+        def train_step(iterator):
+            loss, grad_norm, metrics = strategy.run(replica_step, args=(next(iterator),))
+            loss = strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None)
+            grad_norm = strategy.reduce(tf.distribute.ReduceOp.MEAN, grad_norm, axis=None)
+            metrics = {
+                k: strategy.reduce(tf.distribute.ReduceOp.SUM, v, axis=None)
+                for k, v in metrics.items()
+            }
+            return loss, grad_norm, metrics
+
+        return train_step
+
+    def _epoch_dataset(self, epoch, skip_steps):
+        task, config = self.task, self.config
+
+        def dataset_fn(input_context):
+            ds = task.train_dataset(config, input_context, epoch=epoch)
+            if skip_steps:
+                # Each input pipeline feeds its local replicas one batch each per step.
+                local_replicas = max(
+                    1, input_context.num_replicas_in_sync // input_context.num_input_pipelines
+                )
+                ds = ds.skip(skip_steps * local_replicas)
+            return ds
+
+        return self.strategy.distribute_datasets_from_function(dataset_fn)
+
+    # -- the loop -------------------------------------------------------------------------------
+    def fit(self):
+        """Trains (or resumes) to ``train.epochs``, saves the model, evaluates; returns metrics."""
+        config, t = self.config, self.config.train
+        keras.utils.set_random_seed(config.seed)
+        if t.deterministic:
+            tf.config.experimental.enable_op_determinism()
+        self._prepare_out_dir()
+        steps_per_epoch = t.steps_per_epoch or int(self.task.steps_per_epoch(config))
+        if steps_per_epoch < 1:
+            raise ValueError(
+                f"an epoch has {steps_per_epoch} steps: fewer training examples than "
+                f"train.batch_size={t.batch_size}"
+            )
+        self._build(steps_per_epoch)
+        restored = self.keeper.restore()
+        global_step, epoch, step_in_epoch = self.keeper.position()
+        if restored:
+            self.log(f"resuming from {restored} (epoch {epoch + 1}, step {step_in_epoch})")
+        replicas = self.strategy.num_replicas_in_sync
+        self.log(
+            f"{self.task.name}: {self.model.name}, {self.model.count_params():,} parameters, "
+            f"{replicas} replica(s), global batch {t.batch_size}, {steps_per_epoch} steps/epoch, "
+            f"{t.epochs} epochs -> {self.out_dir}"
+        )
+        writer = (
+            tf.summary.create_file_writer(os.path.join(self.out_dir, "logs"))
+            if self.is_chief
+            else tf.summary.create_noop_writer()
+        )
+        train_step = self._make_step(t.batch_size)
+        ckpt_every = max(0, t.checkpoint_every_steps)
+
+        while epoch < t.epochs:
+            iterator = iter(self._epoch_dataset(epoch, step_in_epoch))
+            bar = tqdm(
+                total=steps_per_epoch,
+                initial=step_in_epoch,
+                desc=f"epoch {epoch + 1}/{t.epochs}",
+                disable=not self.is_chief,
+                file=sys.stdout,
+                dynamic_ncols=True,
+                leave=False,
+            )
+            sums, count, epoch_start, seen = {}, 0, time.perf_counter(), 0
+            window_start, window_images = time.perf_counter(), 0
+            images_per_s = 0.0
+            while step_in_epoch < steps_per_epoch:
+                try:
+                    loss, grad_norm, metrics = train_step(iterator)
+                except (StopIteration, tf.errors.OutOfRangeError):
+                    raise ValueError(
+                        f"the training data ran out after {step_in_epoch} of {steps_per_epoch} "
+                        f"steps in epoch {epoch + 1}; lower train.steps_per_epoch"
+                    ) from None
+                loss_value, norm_value = float(loss), float(grad_norm)
+                lossy = not math.isfinite(loss_value)
+                # With float16 loss scaling an overflowing gradient is expected: the step is
+                # skipped and the scale lowered. Otherwise a non-finite gradient is divergence.
+                if lossy or (t.mixed_precision != "float16" and not math.isfinite(norm_value)):
+                    bar.close()
+                    what = "loss" if lossy else "gradient norm"
+                    value = loss_value if lossy else norm_value
+                    last = self.keeper.latest or "none (no checkpoint yet)"
+                    raise TrainingDiverged(
+                        f"{what} is {value} at epoch {epoch + 1}, step {step_in_epoch + 1} "
+                        f"(global step {global_step + 1}); stopped. Last good checkpoint: {last}. "
+                        "Try a lower train.lr, train.clip_norm, or warm-up."
+                    )
+                global_step += 1
+                step_in_epoch += 1
+                seen += t.batch_size
+                window_images += t.batch_size
+                count += 1
+                values = {"loss": loss_value, **{k: float(v) for k, v in metrics.items()}}
+                for k, v in values.items():
+                    sums[k] = sums.get(k, 0.0) + v
+                now = time.perf_counter()
+                if now - window_start >= 1.0 or step_in_epoch == steps_per_epoch:
+                    images_per_s = window_images / max(now - window_start, 1e-9)
+                    window_start, window_images = now, 0
+                bar.update(1)
+                bar.set_postfix(
+                    loss=f"{loss_value:.4f}", img_s=f"{images_per_s:.1f}", refresh=False
+                )
+                if self.is_chief and t.log_every_steps and global_step % t.log_every_steps == 0:
+                    with writer.as_default(step=global_step):
+                        tf.summary.scalar("train/loss", loss_value)
+                        tf.summary.scalar("train/grad_norm", norm_value)
+                        tf.summary.scalar("train/lr", float(self.schedule(global_step - 1)))
+                        tf.summary.scalar("train/images_per_second", images_per_s)
+                        for k, v in metrics.items():
+                            tf.summary.scalar(f"train/{k}", float(v))
+                if ckpt_every and global_step % ckpt_every == 0 and step_in_epoch < steps_per_epoch:
+                    self.keeper.save(global_step, epoch, step_in_epoch)
+            bar.close()
+            epoch += 1
+            step_in_epoch = 0
+            self.keeper.save(global_step, epoch, 0)
+            seconds = time.perf_counter() - epoch_start
+            means = {k: v / max(count, 1) for k, v in sums.items()}
+            summary = "  ".join(f"{k} {v:.4f}" for k, v in means.items())
+            lr = float(self.schedule(global_step - 1))
+            self.log(
+                f"epoch {epoch}/{t.epochs}  {summary}  lr {lr:.3g}"
+                f"  {seen / max(seconds, 1e-9):.1f} img/s  {seconds:.1f}s"
+            )
+            with writer.as_default(step=global_step):
+                for k, v in means.items():
+                    tf.summary.scalar(f"epoch/{k}", v)
+            every = self.config.eval.every_epochs
+            if every and epoch % every == 0 and epoch < t.epochs and self.is_chief:
+                self._evaluate(writer, global_step)
+        return self._finish(writer, global_step)
+
+    def _evaluate(self, writer, global_step):
+        metrics = {k: float(v) for k, v in self.task.evaluate(
+            self.model, self.config, self.out_dir
+        ).items()}
+        if metrics:
+            self.log("eval  " + "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+        with writer.as_default(step=global_step):
+            for k, v in metrics.items():
+                tf.summary.scalar(f"eval/{k}", v)
+        return metrics
+
+    def _finish(self, writer, global_step):
+        if not self.is_chief:
+            return {}
+        model_path = os.path.join(self.out_dir, "model.keras")
+        tmp = os.path.join(self.out_dir, "model.tmp.keras")
+        self.model.save(tmp)
+        os.replace(tmp, model_path)
+        metrics = self._evaluate(writer, global_step)
+        write_json(os.path.join(self.out_dir, "metrics.json"), metrics)
+        writer.flush()
+        for line in self.task.on_run_end():
+            self.log(line)
+        self.log(f"done: {model_path}, {os.path.join(self.out_dir, 'metrics.json')}")
+        return metrics
+
+
+def _diff(old, new, prefix=""):
+    out = []
+    for k in sorted(set(old) | set(new)):
+        a, b = old.get(k), new.get(k)
+        key = f"{prefix}{k}"
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _diff(a, b, f"{key}.")
+        elif a != b:
+            out.append(f"{key} {a!r} -> {b!r}")
+    return out
+
+
+def weights_digest(model):
+    """Concatenated weights as one float64 vector (tests compare runs with it)."""
+    return np.concatenate([np.asarray(w, np.float64).ravel() for w in model.get_weights()])
+
+
+__all__ = ["Trainer", "TrainingDiverged", "weights_digest", "write_json"]
