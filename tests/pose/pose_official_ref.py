@@ -111,3 +111,48 @@ def xywh2cs(x, y, w, h, aspect_ratio):
     elif w < aspect_ratio * h:
         w = h * aspect_ratio
     return center, np.array([w / 200.0, h / 200.0]) * 1.25
+
+
+def half_body_transform(joints, joints_vis, upper_body_ids, randn_value, aspect_ratio):
+    """The official half_body_transform with its randn() draw passed in."""
+    upper, lower = [], []
+    for j in range(len(joints)):
+        if joints_vis[j] > 0:
+            (upper if j in upper_body_ids else lower).append(joints[j])
+    if randn_value < 0.5 and len(upper) > 2:
+        selected = upper
+    else:
+        selected = lower if len(lower) > 2 else upper
+    if len(selected) < 2:
+        return None, None
+    selected = np.array(selected, np.float32)
+    center = selected.mean(axis=0)[:2]
+    left_top, right_bottom = selected.min(axis=0), selected.max(axis=0)
+    w, h = right_bottom[0] - left_top[0], right_bottom[1] - left_top[1]
+    if w > aspect_ratio * h:
+        h = w * 1.0 / aspect_ratio
+    elif w < aspect_ratio * h:
+        w = h * aspect_ratio
+    return center, np.array([w / 200.0, h / 200.0], np.float32) * 1.5
+
+
+def crop_sample(image, joints, joints_vis, center, scale, rot, flip, flip_pairs, image_size,
+                heatmap_size, sigma):
+    """The official __getitem__ after the random draws: flip pixels, warp, targets."""
+    joints, joints_vis, center = joints.copy(), joints_vis.copy(), np.array(center, np.float64)
+    if flip:
+        image = image[:, ::-1]
+        joints[:, 0] = image.shape[1] - joints[:, 0] - 1
+        for a, b in flip_pairs:
+            joints[[a, b]] = joints[[b, a]]
+            joints_vis[[a, b]] = joints_vis[[b, a]]
+        joints = joints * joints_vis[:, None]
+        center[0] = image.shape[1] - center[0] - 1
+    trans = get_affine_transform(center, scale, rot, image_size)
+    crop = cv2.warpAffine(np.ascontiguousarray(image), trans, tuple(int(v) for v in image_size),
+                          flags=cv2.INTER_LINEAR)
+    for j in range(len(joints)):
+        if joints_vis[j] > 0:
+            joints[j] = trans @ np.array([joints[j, 0], joints[j, 1], 1.0])
+    target, weight = generate_target(joints, joints_vis, image_size, heatmap_size, sigma)
+    return crop, target, weight
