@@ -30,10 +30,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hrnet_tf.segmentation import labels as L
+from hrnet_tf.training.config import ConfigError, DataError
 
 
-class DatasetError(ValueError):
-    """Bad or missing data; the message is one line naming the path and the problem."""
+class DatasetError(DataError, ConfigError):
+    """Bad or missing data; the message is one line naming the path and the problem.
+
+    Both a ``DataError`` and a ``ConfigError`` so that the training command line reports it as
+    one line (exit status 2) whether it is raised while reading the config or while training.
+    """
 
 
 @dataclass
