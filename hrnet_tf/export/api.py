@@ -1,0 +1,255 @@
+"""One call from a Keras model to a checked export: SavedModel, TFLite or ONNX, plus its report."""
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from hrnet_tf.export import report as reports
+from hrnet_tf.export.fold_bn import fold_batch_norm
+from hrnet_tf.export.saved_model import (
+    TASK_SIGNATURES,
+    classify_images,
+    export_saved_model,
+    pose_from_boxes,
+    resize_and_center_crop,
+    segment_images,
+)
+from hrnet_tf.export.tasks import (
+    check_task,
+    model_input_size,
+    normalize_uint8,
+    resolve_input_size,
+    sample_images,
+    with_static_input,
+)
+from hrnet_tf.export.tflite import QUANTIZE_MODES, convert_to_tflite, custom_ops, operator_codes
+
+FORMATS = ("saved_model", "tflite", "onnx")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+# Images used for the accuracy check when none are given; int8 calibration uses up to 200.
+DEFAULT_CHECK_IMAGES = 4
+MAX_CALIBRATION_IMAGES = 200
+
+
+def load_image_dir(directory, size, limit=MAX_CALIBRATION_IMAGES):
+    """uint8 [N, h, w, 3] from the images in ``directory``: aspect kept, centre crop to ``size``.
+
+    Unreadable files are skipped and counted (the count is returned second).
+
+    Example:
+        >>> images, skipped = load_image_dir("data/calib", (256, 192))  # doctest: +SKIP
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"--representative-data: not a directory: {directory}")
+    files = sorted(p for p in directory.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)[:limit]
+    if not files:
+        raise FileNotFoundError(f"--representative-data: no {IMAGE_SUFFIXES} images in {directory}")
+    images, skipped = [], []
+    for path in files:
+        try:
+            image = tf.io.decode_image(tf.io.read_file(str(path)), channels=3,
+                                       expand_animations=False)
+        except tf.errors.InvalidArgumentError:
+            skipped.append(str(path))
+            continue
+        crop = resize_and_center_crop(image[None], size, fraction=1.0)[0]
+        images.append(np.clip(np.round(crop.numpy()), 0, 255).astype(np.uint8))
+    if not images:
+        raise ValueError(f"--representative-data: none of the {len(files)} images in {directory} "
+                         "could be decoded")
+    return np.stack(images), skipped
+
+
+def _output_path(out, fmt, quantize):
+    out = os.fspath(out)
+    suffix = {"tflite": ".tflite", "onnx": ".onnx"}.get(fmt)
+    if suffix and not out.endswith(suffix):
+        out += suffix
+    return out
+
+
+def report_path(out):
+    """``saved_models/NAME.tflite`` -> ``saved_models/NAME.report.json`` (also for directories)."""
+    out = os.fspath(out).rstrip("/")
+    for suffix in (".tflite", ".onnx"):
+        if out.endswith(suffix):
+            out = out[: -len(suffix)]
+    return out + ".report.json"
+
+
+def _check_boxes(size):
+    """Person-like boxes (x, y, w, h) inside an image of ``size`` (h, w), one per corner region."""
+    height, width = size
+    return np.array(
+        [
+            [0.1 * width, 0.1 * height, 0.35 * width, 0.7 * height],
+            [0.5 * width, 0.2 * height, 0.3 * width, 0.6 * height],
+            [0.05 * width, 0.5 * height, 0.5 * width, 0.45 * height],
+        ],
+        np.float32,
+    )
+
+
+def _check_saved_model(path, reference, task, images):
+    """Reloads the SavedModel and compares its raw and task signatures with the Keras model."""
+    loaded = tf.saved_model.load(path)
+    x = normalize_uint8(images).numpy()
+    raw = loaded.signatures["raw"](image=tf.constant(x))
+    raw = raw["output"] if "output" in raw else {k: v.numpy() for k, v in raw.items()}
+    expected = reference(x, training=False)
+    if isinstance(expected, dict):
+        expected = {k: np.asarray(v) for k, v in expected.items()}
+    result = {"accuracy": reports.accuracy_report(expected, np.asarray(raw) if not isinstance(
+        raw, dict) else raw, task, images.shape[1:3])}
+    result["signatures"] = sorted(loaded.signatures.keys())
+    if task not in TASK_SIGNATURES:
+        return result
+    signature = loaded.signatures[TASK_SIGNATURES[task]]
+    # Odd-sized images exercise the any-size path of the uint8 signatures.
+    odd = images[:, : images.shape[1] - 3, : images.shape[2] - 5]
+    if task == "segmentation":
+        got = signature(images=tf.constant(odd))["labels"].numpy()
+        want = segment_images(reference, tf.constant(odd)).numpy()
+        result["signature_check"] = {
+            "input_shape": list(odd.shape),
+            "label_agreement": float(np.mean(got == want)),
+        }
+    elif task == "classification":
+        got = signature(images=tf.constant(odd))["probabilities"].numpy()
+        want = classify_images(reference, tf.constant(odd)).numpy()
+        result["signature_check"] = {
+            "input_shape": list(odd.shape),
+            **reports.output_errors(want, got),
+            "label_agreement": reports.label_agreement(want, got),
+        }
+    elif task == "pose":
+        boxes = _check_boxes(odd.shape[1:3])
+        errors = []
+        for image in odd:
+            got = signature(image=tf.constant(image), boxes=tf.constant(boxes))
+            want, _ = pose_from_boxes(reference, tf.constant(image), tf.constant(boxes))
+            errors.append(np.linalg.norm(got["keypoints"].numpy() - want.numpy(), axis=-1))
+        errors = np.concatenate(errors)
+        result["signature_check"] = {
+            "input_shape": list(odd.shape[1:]),
+            "boxes": len(boxes),
+            "keypoint_error_px": {"mean": float(errors.mean()), "max": float(errors.max())},
+        }
+    return result
+
+
+def export_model(
+    model,
+    out,
+    fmt="saved_model",
+    *,
+    quantize="none",
+    task="auto",
+    representative_images=None,
+    input_size=None,
+    fold_bn=True,
+    num_threads=2,
+    verbose=True,
+):
+    """Exports ``model`` to ``out`` and writes ``<out>.report.json``; returns the report dict.
+
+    Args:
+      model: an hrnet_tf Keras model (or any single-input image model).
+      out: a directory for ``saved_model``; a file for ``tflite``/``onnx`` (suffix added).
+      fmt: "saved_model", "tflite" or "onnx".
+      quantize: TFLite only: "none", "fp16", "dynamic", "int8".
+      task: "auto" (from the model), "pose", "segmentation", "classification" or "raw".
+      representative_images: uint8 [N, h, w, 3] at the model input size: int8 calibration and the
+        accuracy check (default: a few smooth synthetic images).
+      input_size: (h, w) to fix for models built with a dynamic input size.
+      fold_bn: fold BatchNorm into the convolutions first (faster, same outputs).
+
+    Example:
+        >>> import hrnet_tf
+        >>> m = hrnet_tf.HRNetV1("tiny", input_shape=(64, 64, 3))
+        >>> rep = export_model(m, "/tmp/tiny_pose", "tflite")  # doctest: +SKIP
+        >>> rep["accuracy"]["relative_error"] < 1e-4  # doctest: +SKIP
+        True
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"--format must be one of {FORMATS}, got {fmt!r}")
+    if quantize not in QUANTIZE_MODES:
+        raise ValueError(f"--quantize must be one of {QUANTIZE_MODES}, got {quantize!r}")
+    if quantize != "none" and fmt != "tflite":
+        raise ValueError(f"--quantize {quantize} applies to --format tflite only (got {fmt})")
+    task = check_task(task, model)
+    if fmt == "saved_model" and input_size is None and None in model_input_size(model):
+        size = None
+    else:
+        size = resolve_input_size(model, input_size)
+
+    started = time.time()
+    exported = fold_batch_norm(model) if fold_bn else model
+    check_size = size or (96, 128)
+    if representative_images is None:
+        images = sample_images(DEFAULT_CHECK_IMAGES, check_size)
+        data_note = "synthetic (smooth random) images"
+    else:
+        images = np.asarray(representative_images)
+        if images.dtype != np.uint8 or images.ndim != 4 or images.shape[1:3] != tuple(check_size):
+            raise ValueError(
+                f"representative images must be uint8 [N, {check_size[0]}, {check_size[1]}, 3], "
+                f"got {images.dtype} {images.shape}"
+            )
+        data_note = f"{len(images)} representative images"
+    check_images = images[:DEFAULT_CHECK_IMAGES]
+
+    out = _output_path(out, fmt, quantize)
+    report = {
+        "model": model.name,
+        "task": task,
+        "format": fmt,
+        "quantize": quantize,
+        "bn_folded": bool(fold_bn),
+        "input_size": list(size) if size else None,
+        "check_data": data_note,
+        "check_images": len(check_images),
+        "path": out,
+    }
+    if fmt == "saved_model":
+        export_saved_model(exported, out, task, raw_input_size=size)
+        report.update(_check_saved_model(out, model, task, check_images))
+    else:
+        static = with_static_input(exported, size)
+        x = normalize_uint8(check_images).numpy()
+        expected = np.asarray(model(x, training=False))
+        if fmt == "tflite":
+            from hrnet_tf.export.tflite import make_interpreter, run_tflite
+
+            calibration = normalize_uint8(images).numpy() if quantize == "int8" else None
+            data = convert_to_tflite(static, quantize, calibration, size)
+            os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+            Path(out).write_bytes(data)
+            got = run_tflite(make_interpreter(data, num_threads), x)
+            report["operators"] = operator_codes(data)
+            report["non_builtin_ops"] = custom_ops(data)
+            report["calibration_images"] = len(images) if quantize == "int8" else 0
+        else:
+            from hrnet_tf.export.onnx import export_onnx, make_session, run_onnx
+
+            export_onnx(static, out, size)
+            got = run_onnx(make_session(out, num_threads), x)
+        report["accuracy"] = reports.accuracy_report(expected, got, task, size)
+    report["size_bytes"] = _size_on_disk(out)
+    report["seconds"] = round(time.time() - started, 1)
+    reports.write_report(report_path(out), report)
+    if verbose:
+        print(f"wrote {out} ({report['size_bytes'] / 1e6:.2f} MB); report {report_path(out)}")
+        print("  " + reports.summary_line(report))
+    return report
+
+
+def _size_on_disk(path):
+    path = Path(path)
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())

@@ -1,0 +1,143 @@
+"""SavedModel export with serving signatures that take uint8 images and preprocess inside.
+
+Signatures (``loaded.signatures[NAME]``; the task's signature is also ``serving_default``):
+
+* pose, ``keypoints``: ``image`` uint8 [H, W, 3] (any size), ``boxes`` float32 [N, 4] (x, y, w, h)
+  -> ``keypoints`` [N, J, 2] in image pixels, ``scores`` [N, J] (official top-down inference, see
+  :mod:`hrnet_tf.export.pose_graph`);
+* segmentation, ``segment``: ``images`` uint8 [B, H, W, 3] -> ``labels`` int32 [B, H, W] at the
+  input size (logits resized bilinearly to the image, then argmax, as the official test);
+* classification, ``classify``: ``images`` uint8 [B, H, W, 3] -> ``probabilities`` [B, C] and
+  ``classes`` int32 [B] (official validation crop: resize to input / 0.875, centre crop);
+* every task, ``raw``: ``image`` float32 [B, h, w, 3], ImageNet-normalized RGB -> ``output``, the
+  network's own output (a dict of levels for HRNetV2p).
+"""
+
+import keras
+import tensorflow as tf
+
+from hrnet_tf.export.pose_graph import estimate_poses
+from hrnet_tf.export.tasks import model_input_size, normalize_uint8
+
+# The official classification validation resize: shorter side 256 for a 224 crop.
+CENTER_CROP_FRACTION = 0.875
+
+TASK_SIGNATURES = {"pose": "keypoints", "segmentation": "segment", "classification": "classify"}
+
+
+def _run(model, x):
+    return model(x, training=False)
+
+
+def resize_and_center_crop(images, size, fraction=CENTER_CROP_FRACTION):
+    """Resizes so the image covers size / fraction, then crops the centre ``size`` = (h, w).
+
+    Example:
+        >>> resize_and_center_crop(tf.zeros([1, 300, 500, 3]), (224, 224)).shape
+        TensorShape([1, 224, 224, 3])
+    """
+    height, width = size
+    shape = tf.cast(tf.shape(images)[1:3], tf.float32)
+    zoom = tf.maximum(height / fraction / shape[0], width / fraction / shape[1])
+    resized_hw = tf.cast(tf.round(shape * zoom), tf.int32)
+    resized_hw = tf.maximum(resized_hw, tf.constant([height, width]))
+    resized = tf.image.resize(tf.cast(images, tf.float32), resized_hw, antialias=True)
+    top = (resized_hw[0] - height) // 2
+    left = (resized_hw[1] - width) // 2
+    return resized[:, top : top + height, left : left + width, :]
+
+
+def segment_images(model, images):
+    """uint8 [B, H, W, 3] -> labels int32 [B, H, W] at the input size, in TF ops.
+
+    A model with a fixed input size gets the image resized to it; a model built with
+    ``input_shape=(None, None, 3)`` (the default of HRNetV2) runs at the image's own size.
+    """
+    in_h, in_w = model_input_size(model)
+    image_hw = tf.shape(images)[1:3]
+    x = normalize_uint8(images)
+    if in_h is not None and in_w is not None:
+        x = tf.image.resize(x, (in_h, in_w))
+    logits = _run(model, x)
+    logits = tf.image.resize(tf.cast(logits, tf.float32), image_hw, method="bilinear")
+    return tf.argmax(logits, axis=-1, output_type=tf.int32)
+
+
+def classify_images(model, images):
+    """uint8 [B, H, W, 3] -> softmax probabilities [B, C], in TF ops."""
+    in_h, in_w = model_input_size(model)
+    # A model without a fixed input size (global pooling) classifies the whole image.
+    crops = images if in_h is None or in_w is None else resize_and_center_crop(images, (in_h, in_w))
+    logits = _run(model, normalize_uint8(crops))
+    return tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1)
+
+
+def pose_from_boxes(model, image, boxes):
+    """uint8 [H, W, 3] and boxes [N, 4] xywh -> (keypoints [N, J, 2], scores [N, J])."""
+    in_h, in_w = model_input_size(model)
+    return estimate_poses(lambda x: _run(model, x), image, boxes, (in_h, in_w), normalize_uint8)
+
+
+def build_archive(model, task, raw_input_size=None):
+    """A ``keras.export.ExportArchive`` with the raw signature and the task's signature."""
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    in_h, in_w = model_input_size(model)
+    if raw_input_size is not None:
+        in_h, in_w = raw_input_size
+
+    def task_endpoint():
+        if task == "pose":
+            if in_h is None or in_w is None:
+                raise ValueError("the pose signature needs a model with a fixed input size")
+
+            def keypoints(image, boxes):
+                points, scores = pose_from_boxes(model, image, boxes)
+                return {"keypoints": points, "scores": scores}
+
+            return keypoints, [
+                tf.TensorSpec([None, None, 3], tf.uint8, name="image"),
+                tf.TensorSpec([None, 4], tf.float32, name="boxes"),
+            ]
+        if task == "segmentation":
+
+            def segment(images):
+                return {"labels": segment_images(model, images)}
+
+            return segment, [tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")]
+        if task == "classification":
+
+            def classify(images):
+                probabilities = classify_images(model, images)
+                classes = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
+                return {"probabilities": probabilities, "classes": classes}
+
+            return classify, [tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")]
+        return None, None
+
+    fn, signature = task_endpoint()
+    if fn is not None:
+        archive.add_endpoint(TASK_SIGNATURES[task], fn, input_signature=signature)
+
+    def raw(image):
+        output = _run(model, image)
+        return output if isinstance(output, dict) else {"output": output}
+
+    archive.add_endpoint(
+        "raw", raw, input_signature=[tf.TensorSpec([None, in_h, in_w, 3], tf.float32, name="image")]
+    )
+    return archive
+
+
+def export_saved_model(model, path, task, raw_input_size=None):
+    """Writes a SavedModel with serving signatures to the directory ``path``.
+
+    Example:
+        >>> import hrnet_tf
+        >>> m = hrnet_tf.HRNetClassifier("tiny", num_classes=5, input_shape=(64, 64, 3))
+        >>> export_saved_model(m, "/tmp/tiny_cls", "classification")  # doctest: +SKIP
+        >>> tf.saved_model.load("/tmp/tiny_cls").signatures["classify"]  # doctest: +SKIP
+    """
+    archive = build_archive(model, task, raw_input_size)
+    archive.write_out(str(path), verbose=False)
+    return str(path)

@@ -1,0 +1,147 @@
+"""What an exported model does (its task) and the in-graph input preprocessing shared by exports."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+TASKS = ("pose", "segmentation", "classification", "raw")
+
+# torchvision's ImageNet statistics, as in every official HRNet data pipeline (RGB, 0-1 range).
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def detect_task(model):
+    """The task of an hrnet_tf model: from its name, else from its head's layer names.
+
+    ``hrnet_v1_*`` (HRNetV1, heatmaps) is "pose", ``hrnet_v2_*`` (HRNetV2, logits) "segmentation",
+    ``hrnet_*_c`` (HRNetClassifier) "classification"; anything else (HRNetV2p pyramids, headless
+    models) is "raw".
+
+    Example:
+        >>> import hrnet_tf
+        >>> detect_task(hrnet_tf.HRNetV1("tiny", input_shape=(64, 64, 3)))
+        'pose'
+    """
+    outputs = model.outputs
+    if len(outputs) != 1:
+        return "raw"
+    rank = len(outputs[0].shape)
+    names = {layer.name for layer in model.layers}
+    name = model.name
+    if rank == 2 and (name.endswith("_c") or "classifier" in names):
+        return "classification"
+    if rank == 4 and name.startswith("hrnet_v1") and "final_layer" in names:
+        return "pose"
+    if rank == 4 and name.startswith("hrnet_v2_") and "last_layer.3" in names:
+        return "segmentation"
+    if rank == 4 and "last_layer.3" in names:
+        return "segmentation"
+    if rank == 4 and "final_layer" in names and "concat" not in names:
+        return "pose"
+    return "raw"
+
+
+def check_task(task, model):
+    """Resolves ``task`` ("auto" or one of TASKS) for ``model``; one clear error if it cannot be."""
+    if task in (None, "auto"):
+        return detect_task(model)
+    if task not in TASKS:
+        raise ValueError(f"--task must be one of {('auto', *TASKS)}, got {task!r}")
+    rank = len(model.outputs[0].shape) if len(model.outputs) == 1 else None
+    wanted = {"pose": 4, "segmentation": 4, "classification": 2}.get(task)
+    if wanted is not None and rank != wanted:
+        raise ValueError(
+            f"--task {task} needs a single rank-{wanted} output, but model {model.name!r} outputs "
+            f"{[tuple(o.shape) for o in model.outputs]}"
+        )
+    return task
+
+
+def normalize_uint8(images):
+    """uint8 (or 0-255 float) RGB -> ImageNet-normalized float32, in TF ops (any leading shape).
+
+    Example:
+        >>> x = normalize_uint8(tf.fill([1, 1, 3], tf.constant(255, tf.uint8)))
+        >>> [round(float(v), 3) for v in x[0, 0]]
+        [2.249, 2.429, 2.64]
+    """
+    images = tf.cast(images, tf.float32) / 255.0
+    return (images - tf.constant(IMAGENET_MEAN)) / tf.constant(IMAGENET_STD)
+
+
+def model_input_size(model):
+    """(height, width) of the model's input, with None for dynamic dimensions."""
+    shape = model.inputs[0].shape
+    return shape[1], shape[2]
+
+
+def resolve_input_size(model, input_size=None):
+    """A static (height, width): ``input_size`` when given, else the model's; error if neither."""
+    height, width = model_input_size(model)
+    if input_size is not None:
+        in_h, in_w = (int(v) for v in input_size)
+        if (height is not None and height != in_h) or (width is not None and width != in_w):
+            raise ValueError(
+                f"--input-size {in_h}x{in_w} does not match the model input {height}x{width}"
+            )
+        return in_h, in_w
+    if height is None or width is None:
+        raise ValueError(
+            f"model {model.name!r} accepts any image size; pass --input-size HxW to fix one "
+            "for this export"
+        )
+    return int(height), int(width)
+
+
+def with_static_input(model, input_size):
+    """``model`` applied to a fixed (height, width) input (a new functional wrapper, same weights).
+
+    TFLite/XNNPACK and ONNX Runtime plan memory once for a static shape, and the int8 converter
+    needs one.
+    """
+    height, width = model_input_size(model)
+    if (height, width) == tuple(input_size):
+        return model
+    inputs = keras.Input(shape=(*input_size, 3), batch_size=None, name="image")
+    return keras.Model(inputs, model(inputs), name=model.name)
+
+
+def sample_images(count, size, seed=0):
+    """Smooth synthetic uint8 RGB images [count, h, w, 3] for export checks without real data.
+
+    Low-frequency colour blobs rather than white noise: activations resemble natural images a bit.
+    """
+    rng = np.random.default_rng(seed)
+    height, width = size
+    coarse = rng.uniform(0, 255, (count, max(2, height // 16), max(2, width // 16), 3))
+    smooth = tf.image.resize(coarse.astype(np.float32), (height, width), method="bicubic")
+    noise = rng.normal(0, 8, (count, height, width, 3))
+    return np.clip(np.asarray(smooth) + noise, 0, 255).astype(np.uint8)
+
+
+def calibrate_batch_norm(model, images, steps=3, batch_size=4):
+    """Re-estimates BatchNorm statistics by training-mode passes over normalized float ``images``.
+
+    For randomly initialized models only (tests, benchmarks): their inference-mode activations grow
+    without bound through dozens of BNs with identity statistics, which makes every accuracy
+    comparison meaningless. Momentum is temporarily set to 0 so the last pass's statistics stick.
+    Trainable weights are untouched.
+    """
+    batch_norms = [
+        layer
+        for layer in model._flatten_layers(include_self=False, recursive=True)
+        if isinstance(layer, keras.layers.BatchNormalization)
+    ]
+    momenta = [bn.momentum for bn in batch_norms]
+    try:
+        for bn in batch_norms:
+            bn.momentum = 0.0
+        images = np.asarray(images, np.float32)
+        for step in range(steps):
+            start = (step * batch_size) % len(images)
+            batch = images[start : start + batch_size]
+            model(batch, training=True)
+    finally:
+        for bn, momentum in zip(batch_norms, momenta, strict=True):
+            bn.momentum = momentum
