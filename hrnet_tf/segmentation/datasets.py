@@ -106,7 +106,7 @@ def dataset_info(name, num_classes=None, ignore_label=None, id_mapping=None, cla
         names = tuple(class_names) if class_names else tuple(str(i) for i in range(num_classes))
         if len(names) != num_classes:
             raise DatasetError(f"{len(names)} class names given for num_classes={num_classes}")
-        info = DatasetInfo(name, int(num_classes), names, L.palette(num_classes), lut,
+        info = DatasetInfo(name, int(num_classes), names, L.colors_for_names(names), lut,
                            ignore_label=ignore)
     else:
         raise DatasetError(f"unknown dataset '{name}'; choose one of {', '.join(DATASETS)}")

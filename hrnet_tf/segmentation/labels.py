@@ -171,6 +171,18 @@ def palette(num_classes):
     return np.array(colors, dtype=np.uint8).reshape(-1, 3)
 
 
+def colors_for_names(class_names):
+    """Cityscapes colors for classes named like a Cityscapes class, the generic palette otherwise.
+
+    >>> colors_for_names(["sky", "thing"]).tolist()
+    [[70, 130, 180], [244, 35, 232]]
+    """
+    generic = palette(len(class_names))
+    by_name = dict(zip(CITYSCAPES_CLASSES, CITYSCAPES_PALETTE.tolist(), strict=True))
+    rows = [by_name.get(name, generic[i].tolist()) for i, name in enumerate(class_names)]
+    return np.array(rows, dtype=np.uint8).reshape(-1, 3)
+
+
 def colorize(train_ids, colors, ignore_color=(0, 0, 0)):
     """An RGB image (uint8 [H, W, 3]) of a train-id map; ignore/unknown ids get ``ignore_color``.
 
