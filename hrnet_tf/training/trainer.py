@@ -38,6 +38,22 @@ from hrnet_tf.training.optimizers import build_optimizer, coupled_weight_decay, 
 from hrnet_tf.training.schedules import schedule_from_config
 
 
+def _scalar_metadata():
+    from tensorflow.core.framework import summary_pb2
+
+    plugin = summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")
+    return summary_pb2.SummaryMetadata(plugin_data=plugin).SerializeToString()
+
+
+_SCALAR_METADATA = _scalar_metadata()
+
+
+def scalar_summary(tag, value, step):
+    """A TensorBoard scalar without the ``tensorboard`` package (``tf.summary.scalar`` needs it)."""
+    value = tf.constant(float(value), tf.float32)
+    tf.summary.write(tag, value, step=step, metadata=_SCALAR_METADATA)
+
+
 class TrainingDiverged(RuntimeError):
     """The loss or the gradient became NaN or infinite; the last good checkpoint is kept."""
 
@@ -84,6 +100,7 @@ class Trainer:
         self._log = log or (lambda line: print(line, flush=True))
         self.model = None
         self.optimizer = None
+        self.jit_compiled = False
 
     def log(self, line):
         if self.is_chief:
@@ -145,7 +162,7 @@ class Trainer:
             return loss, grads, metrics
 
         if self.config.train.jit_compile:
-            gradients = tf.function(gradients, jit_compile=True)
+            gradients = self._compiled_or_plain(gradients)
 
         def replica_step(batch):
             inputs, targets, sample_weight = _unpack(batch)
@@ -176,6 +193,33 @@ class Trainer:
             return loss, grad_norm, metrics
 
         return train_step
+
+    def _compiled_or_plain(self, gradients):
+        """``gradients`` under XLA if XLA can compile it, else unchanged with a warning line.
+
+        Checked by lowering to HLO (nothing runs, no state changes): an op without an XLA kernel
+        (e.g. ``ResizeNearestNeighborGrad`` on CPU) would otherwise fail at the first step.
+        """
+        compiled = tf.function(gradients, jit_compile=True)
+        spec = self.task.train_dataset(self.config, None, epoch=0).element_spec
+        local_batch = self.config.train.batch_size // self.strategy.num_replicas_in_sync
+
+        def example(s):
+            shape = [local_batch if d is None else d for d in s.shape]
+            if s.shape.rank:
+                shape[0] = local_batch
+            return tf.zeros(shape, s.dtype)
+
+        inputs, targets, sample_weight = _unpack(tf.nest.map_structure(example, spec))
+        try:
+            compiled.experimental_get_compiler_ir(inputs, targets, sample_weight)(stage="hlo")
+        except Exception as e:  # any failure to lower means: run without XLA
+            reason = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
+            self.log(f"warning: train.jit_compile ignored, XLA cannot compile the step: {reason}")
+            self.jit_compiled = False
+            return gradients
+        self.jit_compiled = True
+        return compiled
 
     def _epoch_dataset(self, epoch, skip_steps):
         task, config = self.task, self.config
@@ -279,12 +323,13 @@ class Trainer:
                 )
                 if self.is_chief and t.log_every_steps and global_step % t.log_every_steps == 0:
                     with writer.as_default(step=global_step):
-                        tf.summary.scalar("train/loss", loss_value)
-                        tf.summary.scalar("train/grad_norm", norm_value)
-                        tf.summary.scalar("train/lr", float(self.schedule(global_step - 1)))
-                        tf.summary.scalar("train/images_per_second", images_per_s)
+                        scalar_summary("train/loss", loss_value, global_step)
+                        scalar_summary("train/grad_norm", norm_value, global_step)
+                        lr = float(self.schedule(global_step - 1))
+                        scalar_summary("train/lr", lr, global_step)
+                        scalar_summary("train/images_per_second", images_per_s, global_step)
                         for k, v in metrics.items():
-                            tf.summary.scalar(f"train/{k}", float(v))
+                            scalar_summary(f"train/{k}", float(v), global_step)
                 if ckpt_every and global_step % ckpt_every == 0 and step_in_epoch < steps_per_epoch:
                     self.keeper.save(global_step, epoch, step_in_epoch)
             bar.close()
@@ -301,7 +346,7 @@ class Trainer:
             )
             with writer.as_default(step=global_step):
                 for k, v in means.items():
-                    tf.summary.scalar(f"epoch/{k}", v)
+                    scalar_summary(f"epoch/{k}", v, global_step)
             every = self.config.eval.every_epochs
             if every and epoch % every == 0 and epoch < t.epochs and self.is_chief:
                 self._evaluate(writer, global_step)
@@ -315,7 +360,7 @@ class Trainer:
             self.log("eval  " + "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
         with writer.as_default(step=global_step):
             for k, v in metrics.items():
-                tf.summary.scalar(f"eval/{k}", v)
+                scalar_summary(f"eval/{k}", v, global_step)
         return metrics
 
     def _finish(self, writer, global_step):

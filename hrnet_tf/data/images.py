@@ -1,0 +1,157 @@
+"""Image helpers shared by the data pipelines: decoding, ImageNet normalization, file checks.
+
+    image = decode_rgb(tf.io.read_file(path))          # uint8 [H, W, 3]
+    x = normalize_imagenet(image)                      # float32, ImageNet mean/std, RGB
+    problem = image_file_problem("train/n01/a.JPEG")   # None, or why the file is unusable
+"""
+
+import os
+
+import numpy as np
+import tensorflow as tf
+
+# torchvision's ImageNet statistics (RGB, on [0, 1] pixels), used by every official HRNet recipe.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+
+_JPEG_MAGIC = b"\xff\xd8\xff"
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+_GIF_MAGICS = (b"GIF87a", b"GIF89a")
+_BMP_MAGIC = b"BM"
+_TAIL = 64
+
+
+def normalize_imagenet(image):
+    """uint8 (or [0, 255] float) RGB -> float32 ``(x / 255 - mean) / std``.
+
+    >>> round(float(normalize_imagenet(tf.constant([[[0, 0, 0]]], tf.uint8))[0, 0, 0]), 4)
+    -2.1179
+    """
+    image = tf.cast(image, tf.float32) / 255.0
+    return (image - tf.constant(IMAGENET_MEAN)) / tf.constant(IMAGENET_STD)
+
+
+def denormalize_imagenet(x):
+    """Inverse of ``normalize_imagenet``: float32 pixels in [0, 255] (for drawing/TensorBoard)."""
+    return (tf.cast(x, tf.float32) * tf.constant(IMAGENET_STD) + tf.constant(IMAGENET_MEAN)) * 255.0
+
+
+def decode_rgb(encoded):
+    """Encoded JPEG/PNG/GIF/BMP bytes -> uint8 ``[H, W, 3]`` (grayscale expanded, alpha dropped)."""
+    image = tf.io.decode_image(encoded, channels=3, expand_animations=False)
+    image.set_shape([None, None, 3])
+    return image
+
+
+def _contains(data, pattern):
+    """Whether the uint8 vector ``data`` contains the byte string ``pattern``."""
+    n = len(pattern)
+    size = tf.shape(data)[0]
+    if_long = tf.reduce_any(
+        tf.reduce_all(
+            [data[i : size - n + 1 + i] == byte for i, byte in enumerate(pattern)], axis=0
+        )
+    )
+    return tf.logical_and(size >= n, if_long)
+
+
+def encoded_image_ok(encoded):
+    """In-graph check that ``encoded`` is a complete JPEG or PNG (or a GIF/BMP header).
+
+    Complete means: the format's magic bytes at the start and its end marker near the end (JPEG
+    ``FFD9``, PNG ``IEND``). Catches empty, truncated and non-image records before the decoder,
+    which would otherwise stop the pipeline.
+    """
+    length = tf.strings.length(encoded)
+    head = tf.strings.substr(encoded, 0, 8)
+    tail = tf.io.decode_raw(
+        tf.strings.substr(encoded, tf.maximum(length - _TAIL, 0), _TAIL), tf.uint8
+    )
+    jpeg_head = tf.strings.substr(head, 0, 3) == _JPEG_MAGIC
+    jpeg = tf.logical_and(jpeg_head, _contains(tail, b"\xff\xd9"))
+    png = tf.logical_and(head == _PNG_MAGIC, _contains(tail, b"IEND"))
+    gif = tf.reduce_any([tf.strings.substr(head, 0, 6) == m for m in _GIF_MAGICS])
+    bmp = tf.strings.substr(head, 0, 2) == _BMP_MAGIC
+    return tf.logical_and(length > 16, tf.reduce_any([jpeg, png, gif, bmp]))
+
+
+def image_file_problem(path):
+    """Why the file at ``path`` cannot be a usable image, or None if it looks complete.
+
+    Reads only the first and last bytes: the extension must be an image type, the content must
+    start with that type's magic bytes, and JPEG/PNG files must end with their end marker (a
+    truncated download fails here). In JPEG data ``FF D9`` only occurs as the end marker, so finding
+    it in the tail is a sound completeness test.
+
+    >>> image_file_problem(__file__)
+    'not an image file (.py)'
+    """
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in IMAGE_EXTENSIONS:
+        return f"not an image file ({ext or 'no extension'})"
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            head = f.read(8)
+            f.seek(max(0, size - _TAIL))
+            tail = f.read(_TAIL)
+    except OSError as e:
+        return f"unreadable ({e.strerror or e})"
+    if size <= 16:
+        return "empty or too small"
+    if head.startswith(_JPEG_MAGIC):
+        return None if b"\xff\xd9" in tail else "truncated JPEG (no end marker)"
+    if head.startswith(_PNG_MAGIC):
+        return None if b"IEND" in tail else "truncated PNG (no IEND chunk)"
+    if head.startswith(_GIF_MAGICS) or head.startswith(_BMP_MAGIC):
+        return None
+    return "not a JPEG/PNG/GIF/BMP (unknown content)"
+
+
+def resize_shorter_side(image, size):
+    """Resizes so the shorter side is ``size`` (torchvision ``Resize(int)``: the longer side is
+    ``int(size * long / short)``), bilinear with antialiasing like PIL."""
+    shape = tf.shape(image)
+    h, w = tf.cast(shape[0], tf.float64), tf.cast(shape[1], tf.float64)
+    short = tf.minimum(h, w)
+    size = tf.constant(size, tf.float64)
+    new_h = tf.where(h <= w, size, tf.floor(size * h / short))
+    new_w = tf.where(w <= h, size, tf.floor(size * w / short))
+    new_hw = tf.cast(tf.stack([new_h, new_w]), tf.int32)
+    return tf.image.resize(image, new_hw, method="bilinear", antialias=True)
+
+
+def center_crop(image, height, width):
+    """torchvision ``CenterCrop``: offsets ``round((H - h) / 2)``, ``round((W - w) / 2)``."""
+    shape = tf.shape(image)
+    top = tf.cast(tf.round(tf.cast(shape[0] - height, tf.float32) / 2.0), tf.int32)
+    left = tf.cast(tf.round(tf.cast(shape[1] - width, tf.float32) / 2.0), tf.int32)
+    return image[top : top + height, left : left + width]
+
+
+def write_jpeg(path, rgb, quality=95):
+    """Writes a uint8 RGB array as a JPEG (OpenCV; creates the folder)."""
+    import cv2
+
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    bgr = np.ascontiguousarray(rgb[..., ::-1])
+    ok = cv2.imwrite(path, bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise OSError(f"could not write {path}")
+
+
+__all__ = [
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "IMAGE_EXTENSIONS",
+    "center_crop",
+    "decode_rgb",
+    "denormalize_imagenet",
+    "encoded_image_ok",
+    "image_file_problem",
+    "normalize_imagenet",
+    "resize_shorter_side",
+    "write_jpeg",
+]
