@@ -42,10 +42,10 @@ def folded_conv_weights(conv, bn):
         >>> kernel.shape, bias.shape
         ((3, 3, 2, 4), (4,))
     """
-    kernel = np.asarray(keras.ops.convert_to_numpy(conv.kernel), dtype=np.float64)
+    kernel = np.asarray(conv.kernel.numpy(), dtype=np.float64)
     channels = kernel.shape[-1]
     bias = (
-        np.asarray(keras.ops.convert_to_numpy(conv.bias), dtype=np.float64)
+        np.asarray(conv.bias.numpy(), dtype=np.float64)
         if conv.use_bias
         else np.zeros(channels)
     )
@@ -53,7 +53,7 @@ def folded_conv_weights(conv, bn):
     def value(variable, default):
         if variable is None:
             return np.full(channels, default, dtype=np.float64)
-        return np.asarray(keras.ops.convert_to_numpy(variable), dtype=np.float64)
+        return np.asarray(variable.numpy(), dtype=np.float64)
 
     gamma = value(bn.gamma if bn.scale else None, 1.0)
     beta = value(bn.beta if bn.center else None, 0.0)
@@ -166,7 +166,11 @@ def fold_batch_norm(model):
     # in case building reset them.
     for name, conv in folded_convs.items():
         folded.get_layer(name).set_weights(conv.get_weights())
-    return keras.Model(folded.inputs, folded.outputs, name=f"{model.name}")
+    # clone_model flattens the input and output structures to lists; restore the original ones
+    # (a single tensor in, a tensor or a dict of pyramid levels out).
+    inputs = keras.tree.pack_sequence_as(model.input, folded.inputs)
+    outputs = keras.tree.pack_sequence_as(model.output, folded.outputs)
+    return keras.Model(inputs, outputs, name=model.name)
 
 
 def count_batch_norms(model):

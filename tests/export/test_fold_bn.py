@@ -1,0 +1,54 @@
+"""BatchNorm folding: same outputs as the inference-mode model, no BN left, input untouched."""
+
+import keras
+import numpy as np
+import pytest
+
+import hrnet_tf
+from hrnet_tf.export import count_batch_norms, fold_batch_norm
+from hrnet_tf.export.fold_bn import folded_conv_weights
+
+from .helpers import randomize_batch_norm
+
+
+def test_folded_weights_match_the_batchnorm_formula():
+    rng = np.random.default_rng(1)
+    conv = keras.layers.Conv2D(3, 1, use_bias=True)
+    bn = keras.layers.BatchNormalization(epsilon=1e-5)
+    x = rng.normal(size=(1, 2, 2, 2)).astype("float32")
+    bn(conv(x))
+    kernel = rng.normal(size=(1, 1, 2, 3)).astype("float32")
+    bias = rng.normal(size=3).astype("float32")
+    gamma, beta, mean = (rng.normal(size=3).astype("float32") for _ in range(3))
+    var = rng.uniform(0.1, 2, 3).astype("float32")
+    conv.set_weights([kernel, bias])
+    bn.set_weights([gamma, beta, mean, var])
+    # Independent reference: BN applied to the conv output, written out with NumPy.
+    conv_out = x @ kernel[0, 0] + bias
+    expected = gamma * (conv_out - mean) / np.sqrt(var + 1e-5) + beta
+    folded_kernel, folded_bias = folded_conv_weights(conv, bn)
+    folded_out = x @ folded_kernel[0, 0] + folded_bias
+    np.testing.assert_allclose(folded_out, expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: hrnet_tf.HRNetV1("tiny", input_shape=(64, 64, 3)),
+        lambda: hrnet_tf.HRNetV2("tiny", num_classes=5),  # top-level head conv -> BN pair
+    ],
+    ids=["pose", "segmentation"],
+)
+def test_folded_model_matches_and_has_no_batchnorm(build):
+    model = randomize_batch_norm(build())
+    x = np.random.default_rng(0).normal(size=(2, 64, 64, 3)).astype("float32")
+    before = np.asarray(model(x))
+    folded = fold_batch_norm(model)
+    assert count_batch_norms(model) > 0
+    assert count_batch_norms(folded) == 0
+    out = np.asarray(folded(x))
+    assert np.abs(out - before).max() <= 1e-5 * np.abs(before).max()
+    # Fewer variables: every folded BN loses 4 vectors and its conv gains one bias.
+    assert len(folded.weights) < len(model.weights)
+    # The input model is unchanged.
+    np.testing.assert_array_equal(np.asarray(model(x)), before)

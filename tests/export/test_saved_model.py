@@ -1,0 +1,111 @@
+"""SavedModel export: raw signature equals Keras; uint8 signatures take odd-sized images and
+reproduce the official inference (cv2 / NumPy references)."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import hrnet_tf
+from hrnet_tf.export import export_model, normalize_uint8, report_path
+from hrnet_tf.pose.codec import PoseCodec, affine_matrix, box_to_center_scale
+
+from .helpers import calibrated
+
+MEAN = np.array([0.485, 0.456, 0.406])
+STD = np.array([0.229, 0.224, 0.225])
+
+
+def _normalize(image):
+    return ((image / 255.0 - MEAN) / STD).astype(np.float32)
+
+
+def _odd_image(height, width, seed=0):
+    rng = np.random.default_rng(seed)
+    coarse = rng.uniform(0, 255, (max(2, height // 8), max(2, width // 8), 3)).astype(np.float32)
+    smooth = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC)
+    return np.clip(smooth, 0, 255).astype(np.uint8)
+
+
+def test_pose_signature_reproduces_official_top_down_inference(tmp_path):
+    model, _ = calibrated(hrnet_tf.HRNetV1("tiny", input_shape=(128, 96, 3)), (128, 96))
+    out = tmp_path / "pose"
+    report = export_model(model, out, "saved_model", verbose=False)
+    assert report["task"] == "pose"
+    assert report["accuracy"]["relative_error"] <= 1e-4
+    assert json.loads(open(report_path(out)).read())["signatures"] == report["signatures"]
+
+    loaded = tf.saved_model.load(str(out))
+    image = _odd_image(151, 117)
+    boxes = np.array([[10, 12, 50, 90], [60.5, 20, 43, 80], [0, 70, 100, 60]], np.float32)
+    got = loaded.signatures["keypoints"](image=tf.constant(image), boxes=tf.constant(boxes))
+    assert got["keypoints"].shape == (3, 17, 2) and got["scores"].shape == (3, 17)
+
+    # Official pipeline: _xywh2cs, cv2.warpAffine crop, model, get_final_preds.
+    codec = PoseCodec(image_size=(96, 128), heatmap_size=(24, 32))
+    crops, centers, scales = [], [], []
+    for box in boxes:
+        center, scale = box_to_center_scale(box, 96 / 128)
+        matrix = affine_matrix(center, scale, 0, (96, 128))
+        crop = cv2.warpAffine(image.astype(np.float32), matrix, (96, 128), flags=cv2.INTER_LINEAR)
+        crops.append(_normalize(crop))
+        centers.append(center)
+        scales.append(scale)
+    heatmaps = np.asarray(model(np.stack(crops), training=False))
+    want = codec.decode(heatmaps, np.stack(centers), np.stack(scales))
+    error = np.linalg.norm(got["keypoints"].numpy() - want[..., :2], axis=-1)
+    # cv2 quantizes warp coordinates to 1/32 pixel, so a near-tie argmax may move; the rest agree.
+    assert np.mean(error < 1e-2) >= 0.9, error
+    np.testing.assert_allclose(got["scores"].numpy(), want[..., 2], rtol=0.05, atol=0.02)
+
+
+def test_segmentation_signature_returns_labels_at_odd_input_size(tmp_path):
+    model, _ = calibrated(hrnet_tf.HRNetV2("tiny", num_classes=4), (64, 64))
+    out = tmp_path / "seg"
+    report = export_model(model, out, "saved_model", verbose=False)
+    assert report["task"] == "segmentation"
+    assert report["accuracy"]["relative_error"] <= 1e-4
+    assert report["signature_check"]["label_agreement"] >= 0.999
+
+    loaded = tf.saved_model.load(str(out))
+    images = np.stack([_odd_image(45, 67, seed) for seed in (1, 2)])
+    labels = loaded.signatures["segment"](images=tf.constant(images))["labels"].numpy()
+    assert labels.shape == (2, 45, 67) and labels.dtype == np.int32
+    # Official test: logits bilinearly resized to the image (cv2: half-pixel centres), argmax.
+    logits = np.asarray(model(np.stack([_normalize(i) for i in images]), training=False))
+    want = np.stack([cv2.resize(lg, (67, 45), interpolation=cv2.INTER_LINEAR).argmax(-1)
+                     for lg in logits])
+    assert np.mean(labels == want) >= 0.99
+
+
+def test_classification_signature_returns_probabilities(tmp_path):
+    # A small classifier head keeps this test fast; the signature code is what is tested.
+    model = hrnet_tf.HRNetClassifier("tiny", num_classes=7, input_shape=(32, 32, 3))
+    model, _ = calibrated(model, (32, 32))
+    out = tmp_path / "cls"
+    report = export_model(model, out, "saved_model", verbose=False)
+    assert report["task"] == "classification"
+    assert report["accuracy"]["relative_error"] <= 1e-4
+    loaded = tf.saved_model.load(str(out))
+    # 32 / 0.875 = 36.6: a 37x37 image is centre-cropped without resizing much.
+    image = _odd_image(37, 37)[None]
+    got = loaded.signatures["classify"](images=tf.constant(image))
+    probabilities = got["probabilities"].numpy()
+    assert probabilities.shape == (1, 7)
+    np.testing.assert_allclose(probabilities.sum(), 1.0, rtol=1e-5)
+    assert int(got["classes"].numpy()[0]) == int(probabilities.argmax())
+    # Reference: the 32x32 centre crop fed to the Keras model, softmax in NumPy.
+    crop = image[:, 2:34, 2:34].astype(np.float32)
+    resized = tf.image.resize(image.astype(np.float32), (37, 37), antialias=True).numpy()
+    crop = resized[:, 2:34, 2:34]
+    logits = np.asarray(model(normalize_uint8(crop), training=False), np.float64)
+    want = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+    np.testing.assert_allclose(probabilities, want, rtol=1e-3, atol=1e-5)
+
+
+def test_pose_signature_needs_fixed_input_size(tmp_path):
+    model = hrnet_tf.HRNetV1("tiny", input_shape=(None, None, 3), upsample_method="bilinear")
+    with pytest.raises(ValueError, match="fixed input size"):
+        export_model(model, tmp_path / "p", "saved_model", verbose=False)
