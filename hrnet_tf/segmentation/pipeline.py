@@ -94,7 +94,10 @@ def load_pair(image_path, label_path, label_lut):
 def bad_sample_message(error):
     """The one-line ``"<file>: <problem>"`` from a pipeline InvalidArgumentError (or its text)."""
     text = getattr(error, "message", None) or str(error)
-    match = re.search(r"assertion failed: \[(.*?)\]", text, re.S)
+    # Graph mode (tf.data) and eager mode word the failed assertion differently.
+    match = re.search(r"assertion failed: \[(.*?)\]", text, re.S) or re.search(
+        r"Summarized data: b'(.*?)'", text, re.S
+    )
     line = match.group(1) if match else text
     return line.strip().splitlines()[0] if line.strip() else text
 
