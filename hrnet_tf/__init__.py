@@ -1,7 +1,7 @@
 """hrnet_tf: HRNet (High-Resolution Network) for Keras 3 / TensorFlow.
 
-    import hrnet_tf
-    model = hrnet_tf.HRNetV2(width=48, num_classes=19)
+import hrnet_tf
+model = hrnet_tf.HRNetV2(width=48, num_classes=19)
 """
 
 __version__ = "0.1.0"

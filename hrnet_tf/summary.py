@@ -53,16 +53,25 @@ def count_gflops(model, input_size, batch_size=1):
     return count_macs(model, input_size, batch_size) / 1024**3
 
 
-DEFAULT_SIZES = {"classifier": (224, 224), "pose": (256, 192), "v1": (256, 192),
-                 "segmentation": (1024, 2048), "v2": (1024, 2048),
-                 "detection": (800, 1344), "v2p": (800, 1344)}
+DEFAULT_SIZES = {
+    "classifier": (224, 224),
+    "pose": (256, 192),
+    "v1": (256, 192),
+    "segmentation": (1024, 2048),
+    "v2": (1024, 2048),
+    "detection": (800, 1344),
+    "v2p": (800, 1344),
+}
 
 
 def main(argv=None):
     from hrnet_tf.models.cli_args import add_model_arguments, model_from_args
 
-    parser = argparse.ArgumentParser(prog="python -m hrnet_tf.summary", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m hrnet_tf.summary",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_model_arguments(parser)
     args = parser.parse_args(argv)
     size = args.input_size or DEFAULT_SIZES[args.model.lower()]
@@ -70,8 +79,10 @@ def main(argv=None):
     model = model_from_args(args, input_size=size)
     params = count_parameters(model)
     gflops = count_gflops(model, size)
-    print(f"{model.name}: {params:,} trainable parameters ({params / 1e6:.2f}M), "
-          f"{gflops:.2f} GFLOPs at {size[0]}x{size[1]}")
+    print(
+        f"{model.name}: {params:,} trainable parameters ({params / 1e6:.2f}M), "
+        f"{gflops:.2f} GFLOPs at {size[0]}x{size[1]}"
+    )
     return 0
 
 

@@ -39,8 +39,9 @@ def keys_and_shapes(module):
 def load(module, state, unused=()):
     """Loads ``state``; only buffers and the ``unused`` keys (parts the reference does not run) may be
     missing."""
-    missing, unexpected = module.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()},
-                                                 strict=False)
+    missing, unexpected = module.load_state_dict(
+        {k: torch.from_numpy(v) for k, v in state.items()}, strict=False
+    )
     assert not unexpected, unexpected
     assert all(k.endswith("num_batches_tracked") or k in unused for k in missing), missing
 
@@ -73,20 +74,34 @@ def pose(seed, size=(128, 96), joints=17):
     final_layer = nn.Conv2d(16, joints, 1)
     last = f"stage4.{len(trunk.stage4) - 1}.fuse_layers."
     all_keys = keys_and_shapes(trunk)
-    ks = [(k, s) for k, s in all_keys
-          if not k.startswith(HEAD_KEYS) and not (k.startswith(last) and not k.startswith(last + "0."))]
+    ks = [
+        (k, s)
+        for k, s in all_keys
+        if not k.startswith(HEAD_KEYS) and not (k.startswith(last) and not k.startswith(last + "0."))
+    ]
     unused = {k for k, _ in all_keys} - {k for k, _ in ks}
-    ks += [("final_layer.weight", list(final_layer.weight.shape)),
-           ("final_layer.bias", list(final_layer.bias.shape))]
+    ks += [
+        ("final_layer.weight", list(final_layer.weight.shape)),
+        ("final_layer.bias", list(final_layer.bias.shape)),
+    ]
     state = random_state_dict(ks, seed)
     load(trunk, {k: v for k, v in state.items() if not k.startswith("final_layer")}, unused)
-    final_layer.load_state_dict({"weight": torch.from_numpy(state["final_layer.weight"]),
-                                 "bias": torch.from_numpy(state["final_layer.bias"])})
+    final_layer.load_state_dict(
+        {
+            "weight": torch.from_numpy(state["final_layer.weight"]),
+            "bias": torch.from_numpy(state["final_layer.bias"]),
+        }
+    )
     x = torch.from_numpy(np.random.default_rng(seed + 1).normal(size=(1, 3, *size)).astype(np.float32))
     with torch.no_grad():
         heatmaps = final_layer(trunk.stages(stem(trunk, x))[0])
-    save_fixture(OUT / "pose_w18_small.npz", ks, seed, {"input": nhwc(x), "heatmaps": nhwc(heatmaps)},
-                 {"width": "18-small-v1", "num_joints": joints})
+    save_fixture(
+        OUT / "pose_w18_small.npz",
+        ks,
+        seed,
+        {"input": nhwc(x), "heatmaps": nhwc(heatmaps)},
+        {"width": "18-small-v1", "num_joints": joints},
+    )
     print("pose heatmaps", float(heatmaps.abs().max()))
 
 
@@ -94,14 +109,18 @@ def fuse_to_size(module, x, align_corners):
     """HighResolutionModule.forward of the official seg_hrnet.py: upsample to x[i]'s size."""
     if module.num_branches == 1:
         return [module.branches[0](x[0])]
-    x = [branch(xi) for branch, xi in zip(module.branches, x)]
+    x = [branch(xi) for branch, xi in zip(module.branches, x, strict=True)]
     out = []
     for i, fuse_outer in enumerate(module.fuse_layers):
         y = None
         for j, f in enumerate(fuse_outer):
             if j > i:
-                t = F.interpolate(f[1](f[0](x[j])), size=x[i].shape[-2:], mode="bilinear",
-                                  align_corners=align_corners)
+                t = F.interpolate(
+                    f[1](f[0](x[j])),
+                    size=x[i].shape[-2:],
+                    mode="bilinear",
+                    align_corners=align_corners,
+                )
             else:
                 t = f(x[j])
             y = t if y is None else y + t
@@ -112,15 +131,22 @@ def fuse_to_size(module, x, align_corners):
 def segmentation(seed, align_corners, size=(70, 90), num_classes=5):
     trunk = timm.create_model("hrnet_w18_small", pretrained=False).eval()
     width = sum(trunk.stage4[-1].num_in_chs)  # 16+32+64+128 = 240
-    head = nn.Sequential(nn.Conv2d(width, width, 1), nn.BatchNorm2d(width), nn.ReLU(),
-                         nn.Conv2d(width, num_classes, 1)).eval()
+    head = nn.Sequential(
+        nn.Conv2d(width, width, 1),
+        nn.BatchNorm2d(width),
+        nn.ReLU(),
+        nn.Conv2d(width, num_classes, 1),
+    ).eval()
     all_keys = keys_and_shapes(trunk)
     ks = [(k, s) for k, s in all_keys if not k.startswith(HEAD_KEYS)]
     unused = {k for k, _ in all_keys} - {k for k, _ in ks}
     ks += [(f"last_layer.{k}", list(v.shape)) for k, v in head.state_dict().items()]
     state = random_state_dict(ks, seed)
     load(trunk, {k: v for k, v in state.items() if not k.startswith("last_layer")}, unused)
-    load(head, {k.removeprefix("last_layer."): v for k, v in state.items() if k.startswith("last_layer")})
+    load(
+        head,
+        {k.removeprefix("last_layer."): v for k, v in state.items() if k.startswith("last_layer")},
+    )
 
     def run_stage(stage, xs):
         for module in stage:
@@ -131,20 +157,35 @@ def segmentation(seed, align_corners, size=(70, 90), num_classes=5):
     with torch.no_grad():
         y = trunk.layer1(stem(trunk, x))
         xs = run_stage(trunk.stage2, [t(y) for t in trunk.transition1])
-        xs = run_stage(trunk.stage3, [t(xs[-1]) if not isinstance(t, nn.Identity) else xs[i]
-                                      for i, t in enumerate(trunk.transition2)])
-        xs = run_stage(trunk.stage4, [t(xs[-1]) if not isinstance(t, nn.Identity) else xs[i]
-                                      for i, t in enumerate(trunk.transition3)])
+        xs = run_stage(
+            trunk.stage3,
+            [t(xs[-1]) if not isinstance(t, nn.Identity) else xs[i] for i, t in enumerate(trunk.transition2)],
+        )
+        xs = run_stage(
+            trunk.stage4,
+            [t(xs[-1]) if not isinstance(t, nn.Identity) else xs[i] for i, t in enumerate(trunk.transition3)],
+        )
         h, w = xs[0].shape[-2:]
-        cat = torch.cat([xs[0]] + [F.interpolate(t, size=(h, w), mode="bilinear",
-                                                 align_corners=align_corners) for t in xs[1:]], 1)
+        cat = torch.cat(
+            [xs[0]]
+            + [F.interpolate(t, size=(h, w), mode="bilinear", align_corners=align_corners) for t in xs[1:]],
+            1,
+        )
         logits = head(cat)
     tag = "align_corners" if align_corners else "bilinear"
     arrays = {"input": nhwc(x), "logits": nhwc(logits)}
     arrays.update({f"feature{i}": nhwc(f) for i, f in enumerate(xs)})
-    save_fixture(OUT / f"seg_w18_small_{tag}.npz", ks, seed, arrays,
-                 {"width": "18-small-v1", "num_classes": num_classes,
-                  "upsample_method": "bilinear_align_corners" if align_corners else "bilinear"})
+    save_fixture(
+        OUT / f"seg_w18_small_{tag}.npz",
+        ks,
+        seed,
+        arrays,
+        {
+            "width": "18-small-v1",
+            "num_classes": num_classes,
+            "upsample_method": "bilinear_align_corners" if align_corners else "bilinear",
+        },
+    )
     print("seg", tag, float(logits.abs().max()))
 
 

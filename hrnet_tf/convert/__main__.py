@@ -17,13 +17,19 @@ from hrnet_tf.models.cli_args import add_model_arguments, model_from_args
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m hrnet_tf.convert", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m hrnet_tf.convert",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("src", help="official checkpoint: .pth, .pt, .bin or .safetensors")
     parser.add_argument("dst", help="output: NAME.weights.h5 (weights) or NAME.keras (whole model)")
     add_model_arguments(parser)
-    parser.add_argument("--non-strict", action="store_true",
-                        help="load the matching tensors and list the rest instead of failing")
+    parser.add_argument(
+        "--non-strict",
+        action="store_true",
+        help="load the matching tensors and list the rest instead of failing",
+    )
     args = parser.parse_args(argv)
     if not args.dst.endswith((".weights.h5", ".keras")):
         parser.error(f"dst must end with .weights.h5 or .keras, got {args.dst!r}")

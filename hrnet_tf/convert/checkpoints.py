@@ -51,7 +51,7 @@ def normalize_keys(state_dict):
     state = dict(state_dict)
     for prefix in WRAPPER_PREFIXES:
         if state and all(k.startswith(prefix) or k.startswith(NON_MODEL_PREFIXES) for k in state):
-            state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+            state = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
     if any(k.startswith("backbone.") for k in state):
         state = {k.removeprefix("backbone."): v for k, v in state.items()}
     return state

@@ -138,9 +138,7 @@ def load_torch_state_dict(model, state_dict, strict=True):
         assignments.append((key, variable, array))
     report.missing = sorted(set(mapping) - set(state_dict))
     if strict and not report.ok:
-        raise WeightConversionError(
-            f"state dict does not fit model {model.name!r}:\n{report.describe()}"
-        )
+        raise WeightConversionError(f"state dict does not fit model {model.name!r}:\n{report.describe()}")
     for key, variable, array in assignments:
         variable.assign(np.ascontiguousarray(array, dtype=variable.dtype))
         report.loaded.append(key)

@@ -47,6 +47,35 @@ class _ResidualBlock(layers.Layer):
             x = pad(x)
         return getattr(self, f"bn{index}")(getattr(self, f"conv{index}")(x), training=training)
 
+    def _units(self):
+        index = 1
+        while hasattr(self, f"conv{index}"):
+            yield (
+                getattr(self, f"pad{index}"),
+                getattr(self, f"conv{index}"),
+                getattr(self, f"bn{index}"),
+            )
+            index += 1
+
+    def build(self, input_shape):
+        shape = input_shape
+        for pad, conv_layer, bn in self._units():
+            if pad is not None:
+                shape = pad.compute_output_shape(shape)
+            conv_layer.build(shape)
+            shape = conv_layer.compute_output_shape(shape)
+            bn.build(shape)
+        if self.downsample is not None:
+            self.downsample.build(input_shape)
+
+    def compute_output_shape(self, input_shape):
+        shape = input_shape
+        for pad, conv_layer, _ in self._units():
+            if pad is not None:
+                shape = pad.compute_output_shape(shape)
+            shape = conv_layer.compute_output_shape(shape)
+        return shape
+
     def _shortcut(self, x, training):
         return x if self.downsample is None else self.downsample(x, training=training)
 

@@ -79,6 +79,19 @@ class ConvBN(layers.Layer):
         self.conv = conv(filters, kernel_size, "0", strides=strides, use_bias=use_bias)
         self.bn = batch_norm("1", bn_momentum, sync_bn)
 
+    # build/compute_output_shape spare Keras from tracing call() symbolically when a functional
+    # model is assembled, which dominates the construction time of the large networks.
+    def build(self, input_shape):
+        if self.pad is not None:
+            input_shape = self.pad.compute_output_shape(input_shape)
+        self.conv.build(input_shape)
+        self.bn.build(self.conv.compute_output_shape(input_shape))
+
+    def compute_output_shape(self, input_shape):
+        if self.pad is not None:
+            input_shape = self.pad.compute_output_shape(input_shape)
+        return self.conv.compute_output_shape(input_shape)
+
     def call(self, x, training=None):
         if self.pad is not None:
             x = self.pad(x)

@@ -39,16 +39,29 @@ class TransitionLayer(layers.Layer):
                 depth = i + 1 - len(self.in_channels)
                 last_in = self.in_channels[-1]
                 self.paths.append(
-                    [
-                        self._unit(f"{i}.{k}", channels if k == depth - 1 else last_in, 2)
-                        for k in range(depth)
-                    ]
+                    [self._unit(f"{i}.{k}", channels if k == depth - 1 else last_in, 2) for k in range(depth)]
                 )
 
     def _unit(self, name, filters, strides):
-        return ConvBN(
-            filters, 3, strides, bn_momentum=self.bn_momentum, sync_bn=self.sync_bn, name=name
-        )
+        return ConvBN(filters, 3, strides, bn_momentum=self.bn_momentum, sync_bn=self.sync_bn, name=name)
+
+    def _path_shapes(self, input_shapes, build):
+        input_shapes = list(input_shapes)
+        shapes = []
+        for i, path in enumerate(self.paths):
+            shape = input_shapes[i] if i < len(self.in_channels) else input_shapes[-1]
+            for unit in path:
+                if build:
+                    unit.build(shape)
+                shape = unit.compute_output_shape(shape)
+            shapes.append(tuple(shape))
+        return shapes
+
+    def build(self, input_shape):
+        self._path_shapes(input_shape, build=True)
+
+    def compute_output_shape(self, input_shape):
+        return self._path_shapes(input_shape, build=False)
 
     def call(self, inputs, training=None):
         inputs = list(inputs)
@@ -125,6 +138,17 @@ class FuseLayer(layers.Layer):
             sync_bn=self.sync_bn,
             name=name,
         )
+
+    def build(self, input_shape):
+        input_shape = list(input_shape)
+        for key, path in self.paths.items():
+            shape = input_shape[int(key.split("_")[1])]
+            for unit in path:
+                unit.build(shape)
+                shape = unit.compute_output_shape(shape)
+
+    def compute_output_shape(self, input_shape):
+        return [tuple(shape) for shape in list(input_shape)[: self.num_outputs]]
 
     def _branch(self, i, j, x, target, training):
         for unit in self.paths[f"{i}_{j}"]:
@@ -218,6 +242,25 @@ class HighResolutionModule(layers.Layer):
                 sync_bn=sync_bn,
                 name="fuse_layers",
             )
+
+    def _branch_shapes(self, input_shape, build):
+        shapes = []
+        for shape, branch in zip(list(input_shape), self.branches, strict=True):
+            for blk in branch:
+                if build:
+                    blk.build(shape)
+                shape = blk.compute_output_shape(shape)
+            shapes.append(tuple(shape))
+        return shapes
+
+    def build(self, input_shape):
+        shapes = self._branch_shapes(input_shape, build=True)
+        if self.fuse is not None:
+            self.fuse.build(shapes)
+
+    def compute_output_shape(self, input_shape):
+        shapes = self._branch_shapes(input_shape, build=False)
+        return shapes if self.fuse is None else self.fuse.compute_output_shape(shapes)
 
     def call(self, inputs, training=None):
         outputs = []

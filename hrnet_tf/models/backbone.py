@@ -32,6 +32,14 @@ def hrnet_trunk(
 
     ``multi_scale_output=False`` builds only the high-resolution output in the last module (HRNetV1).
     """
+    if upsample_method == "nearest":
+        bad = [d for d in x.shape[1:3] if d is not None and d % 32]
+        if bad:
+            raise ValueError(
+                f"input size {tuple(x.shape[1:3])} must be a multiple of 32 for fusion by nearest "
+                "upsampling with fixed factors (the official classification/pose/detection rule); "
+                "use upsample_method='bilinear' for arbitrary sizes"
+            )
     norm = {"bn_momentum": bn_momentum, "sync_bn": sync_bn}
     x = stem(x, spec.stem_channels, **norm)
 
@@ -45,9 +53,7 @@ def hrnet_trunk(
     features = [x]
     channels = list(stage1.out_channels)
     for s, stage in enumerate(spec.stages[1:], start=2):
-        features = TransitionLayer(
-            channels, stage.out_channels, name=f"transition{s - 1}", **norm
-        )(features)
+        features = TransitionLayer(channels, stage.out_channels, name=f"transition{s - 1}", **norm)(features)
         for m in range(stage.num_modules):
             last = s == 4 and m == stage.num_modules - 1
             features = HighResolutionModule(

@@ -4,7 +4,7 @@ from hrnet_tf.models.hrnet import MODEL_KINDS, build_model
 
 
 def parse_size(text):
-    """"224" -> (224, 224); "256x192" -> (256, 192) as (height, width)."""
+    """ "224" -> (224, 224); "256x192" -> (256, 192) as (height, width)."""
     parts = [int(p) for p in str(text).lower().split("x")]
     if len(parts) == 1:
         parts *= 2
@@ -18,20 +18,42 @@ def parse_width(text):
 
 
 def add_model_arguments(parser):
-    parser.add_argument("--model", default="classifier", choices=sorted(MODEL_KINDS),
-                        help="which network (default: classifier)")
-    parser.add_argument("--width", default="18", type=parse_width,
-                        help="18, 30, 32, 40, 44, 48, 64, 18-small-v1, 18-small-v2 (default: 18)")
-    parser.add_argument("--num-classes", type=int, default=None,
-                        help="classifier / segmentation classes (default: 1000 / 19)")
+    parser.add_argument(
+        "--model",
+        default="classifier",
+        choices=sorted(MODEL_KINDS),
+        help="which network (default: classifier)",
+    )
+    parser.add_argument(
+        "--width",
+        default="18",
+        type=parse_width,
+        help="18, 30, 32, 40, 44, 48, 64, 18-small-v1, 18-small-v2 (default: 18)",
+    )
+    parser.add_argument(
+        "--num-classes",
+        type=int,
+        default=None,
+        help="classifier / segmentation classes (default: 1000 / 19)",
+    )
     parser.add_argument("--num-joints", type=int, default=None, help="pose heatmaps (default: 17)")
-    parser.add_argument("--input-size", type=parse_size, default=None,
-                        help="HxW the model is built for (default: the task's usual size)")
-    parser.add_argument("--no-head-conv-bias", action="store_true",
-                        help="classifier head convs without bias (SSLD checkpoints)")
-    parser.add_argument("--upsample-method", default=None,
-                        choices=["nearest", "bilinear", "bilinear_align_corners"],
-                        help="fusion upsampling (default: the task's official one)")
+    parser.add_argument(
+        "--input-size",
+        type=parse_size,
+        default=None,
+        help="HxW the model is built for (default: the task's usual size)",
+    )
+    parser.add_argument(
+        "--no-head-conv-bias",
+        action="store_true",
+        help="classifier head convs without bias (SSLD checkpoints)",
+    )
+    parser.add_argument(
+        "--upsample-method",
+        default=None,
+        choices=["nearest", "bilinear", "bilinear_align_corners"],
+        help="fusion upsampling (default: the task's official one)",
+    )
 
 
 def model_from_args(args, input_size=None):

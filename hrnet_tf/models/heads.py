@@ -19,6 +19,11 @@ class UpsampleConcat(layers.Layer):
         super().__init__(**kwargs)
         self.method = check_method(method)
 
+    def compute_output_shape(self, input_shape):
+        input_shape = list(input_shape)
+        channels = sum(shape[-1] for shape in input_shape)
+        return (*input_shape[0][:-1], channels)
+
     def call(self, inputs):
         inputs = list(inputs)
         target = inputs[0]
@@ -115,7 +120,10 @@ class HRFPN(layers.Layer):
     def call(self, inputs):
         out = self.reduction_conv(self.concat(inputs))
         levels = [out] + [pool(out) for pool in self.pools]
-        return {f"P{i + 2}": conv(level) for i, (conv, level) in enumerate(zip(self.fpn_convs, levels, strict=True))}
+        return {
+            f"P{i + 2}": conv(level)
+            for i, (conv, level) in enumerate(zip(self.fpn_convs, levels, strict=True))
+        }
 
     def get_config(self):
         return {

@@ -24,8 +24,7 @@ class StageSpec:
         block_class(self.block)  # validates the name
         if len(self.num_blocks) != len(self.num_channels):
             raise ValueError(
-                f"num_blocks {self.num_blocks} and num_channels {self.num_channels} "
-                "need one entry per branch"
+                f"num_blocks {self.num_blocks} and num_channels {self.num_channels} need one entry per branch"
             )
         if self.num_modules < 1:
             raise ValueError(f"num_modules must be >= 1, got {self.num_modules}")
@@ -43,11 +42,21 @@ class StageSpec:
     def from_dict(cls, d, where="stage"):
         """Reads an official YAML stage dict (NUM_MODULES, NUM_BLOCKS, ...) or lower-case keys."""
         lower = {k.lower(): v for k, v in d.items()}
-        known = {"num_modules", "num_branches", "num_ranches", "block", "num_blocks",
-                 "num_channels", "fuse_method"}
-        unknown = sorted(set(lower) - known)
+        known = {
+            "num_modules",
+            "num_branches",
+            "num_ranches",
+            "block",
+            "num_blocks",
+            "num_channels",
+            "fuse_method",
+        }
+        unknown = sorted(k for k in d if k.lower() not in known)
         if unknown:
-            raise ValueError(f"{where}: unknown key(s) {unknown}; expected {sorted(known)}")
+            raise ValueError(
+                f"{where}: unknown key(s) {unknown}; expected NUM_MODULES, NUM_BRANCHES, BLOCK, "
+                "NUM_BLOCKS, NUM_CHANNELS, FUSE_METHOD"
+            )
         if lower.get("fuse_method", "SUM").upper() != "SUM":
             raise ValueError(f"{where}: only FUSE_METHOD SUM exists in HRNet")
         try:
@@ -101,9 +110,10 @@ class HRNetSpec:
             if key not in lower:
                 raise ValueError(f"stage specification is missing {key.upper()}")
             stages[key] = StageSpec.from_dict(lower[key], where=key.upper())
-        extra = set(lower) - set(stages) - {"stem_channels", "final_conv_kernel", "pretrained_layers"}
+        allowed = {*stages, "stem_channels", "final_conv_kernel", "pretrained_layers"}
+        extra = sorted(k for k in d if k.lower() not in allowed)
         if extra:
-            raise ValueError(f"unknown key(s) in stage specification: {sorted(extra)}")
+            raise ValueError(f"unknown key(s) in stage specification: {extra}")
         return cls(**stages, stem_channels=int(lower.get("stem_channels", 64)))
 
 

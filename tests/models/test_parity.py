@@ -50,8 +50,7 @@ def test_classifier_matches_timm(name, width):
 def test_pose_matches_reference():
     fx = fixture("pose_w18_small")
     x = fx["input"]
-    model = hrnet_tf.HRNetV1("18-small-v1", num_outputs=fx["meta"]["num_joints"],
-                             input_shape=x.shape[1:])
+    model = hrnet_tf.HRNetV1("18-small-v1", num_outputs=fx["meta"]["num_joints"], input_shape=x.shape[1:])
     load_torch_state_dict(model, fx["state_dict"])  # strict: same key set as the official pose model
     assert_close_to_reference(model.predict(x, verbose=0), fx["heatmaps"])
 
