@@ -78,13 +78,9 @@ def evaluate_pairs(model, pairs, info, out_dir=None, mode="whole", scales=(1.0,)
         if info.resize_to_crop_first:
             x = tf.image.resize(x, crop_size, method="bilinear")
         train_ids = predict_train_ids(
-            model, x, mode, scales, flip, crop_size, base_size, stride, info.flip_pairs
+            model, x, mode, scales, flip, crop_size, base_size, stride, info.flip_pairs,
+            output_size=label.shape,
         )
-        if train_ids.shape != label.shape:
-            # Scores were computed at the crop size (LIP): bring the decision to the label size.
-            train_ids = cv2.resize(
-                train_ids.astype(np.uint8), label.shape[::-1], interpolation=cv2.INTER_NEAREST
-            ).astype(np.int32)
         confusion += confusion_matrix(label, train_ids, info.num_classes, info.ignore_label)
         if save_predictions and out_dir:
             write_prediction_files(train_ids, image_path.decode(), out_dir, info)

@@ -128,11 +128,14 @@ def multi_scale_inference(model, images, scales=(1.0,), flip=False, crop_size=(5
 
 
 def predict_train_ids(model, images, mode="whole", scales=(1.0,), flip=False,
-                      crop_size=(512, 1024), base_size=None, stride=None, flip_pairs=()):
+                      crop_size=(512, 1024), base_size=None, stride=None, flip_pairs=(),
+                      output_size=None):
     """int32 train ids [H, W] of one normalized image [1, H, W, 3].
 
     ``mode``: "whole" (one pass on the full image), "sliding" (windows at scale 1) or
     "multiscale" (``scales`` and ``flip`` with the official combination rule).
+    ``output_size`` (h, w): scores are resized bilinearly to it before the argmax (the official
+    LIP test runs at 473x473 and compares at the label size).
     """
     if mode == "whole":
         scores = inference(model, images, flip, flip_pairs)
@@ -143,6 +146,8 @@ def predict_train_ids(model, images, mode="whole", scales=(1.0,), flip=False,
                                        flip_pairs=flip_pairs)
     else:
         raise ValueError(f"inference mode must be whole, sliding or multiscale, got {mode!r}")
+    if output_size is not None and tuple(output_size) != tuple(scores.shape[1:3]):
+        scores = _resize(scores, output_size)
     return tf.argmax(scores[0], axis=-1, output_type=tf.int32).numpy()
 
 
