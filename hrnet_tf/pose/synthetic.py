@@ -3,8 +3,9 @@
 Each image shows one front-facing figure (so, as in COCO, the person's left side is on the image's
 right) drawn as coloured limbs on a cluttered background: torso, upper/lower arms and legs in a
 fixed palette shared by left and right (so horizontal flips stay consistent), a head with eyes,
-nose and ears, dark joint dots. Keypoints that fall outside the image are unlabelled (0, 0, 0), as
-in COCO. ``area`` is the drawn figure's pixel count (COCO uses the segmentation area).
+nose and ears, joint dots coloured by joint type. Keypoints that fall outside the image are
+unlabelled (0, 0, 0), as in COCO. ``area`` is the drawn figure's pixel count (COCO uses the
+segmentation area).
 
     >>> make_synthetic_coco("/tmp/synth", num_train=200, num_val=20)   # doctest: +SKIP
     '/tmp/synth'
@@ -33,6 +34,10 @@ PALETTE = {
     "shin": (170, 70, 200),
     "head": (235, 200, 160),
 }
+# Joint dot colours, one per joint type (again shared by left and right): shoulders, elbows,
+# wrists, hips, knees, ankles. They make each joint a local pattern a tiny network learns fast.
+JOINT_COLORS = {5: (250, 250, 250), 7: (250, 250, 0), 9: (0, 0, 0), 11: (0, 250, 250),
+                13: (250, 0, 250), 15: (90, 40, 0)}
 
 
 def _direction(angle_deg, side):
@@ -97,7 +102,7 @@ def _background(rng, width, height):
 
 def draw_person(image, mask, keypoints, height_px, rng):
     """Draws a figure whose keypoints are in image pixels; marks its pixels in ``mask``."""
-    thickness = max(2, int(round(height_px * rng.uniform(0.04, 0.055))))
+    thickness = max(2, int(round(height_px * rng.uniform(0.06, 0.08))))
 
     def pt(i):
         return tuple(int(round(v * 16)) for v in keypoints[i])  # 4 fractional bits
@@ -127,7 +132,8 @@ def draw_person(image, mask, keypoints, height_px, rng):
     for j in (3, 4):
         cv2.circle(image, pt(j), dot * 16, (120, 80, 60), -1, cv2.LINE_AA, 4)
     for j in range(5, 17):
-        cv2.circle(image, pt(j), max(1, thickness // 2) * 16, (30, 30, 30), -1, cv2.LINE_AA, 4)
+        color = JOINT_COLORS[j - (j - 5) % 2]
+        cv2.circle(image, pt(j), max(1, thickness // 3) * 16, color, -1, cv2.LINE_AA, 4)
 
 
 def synthetic_image(rng, width=160, height=160):

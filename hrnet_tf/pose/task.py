@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
+
 from hrnet_tf.training.config import (
     Config,
     DataConfig,
@@ -51,7 +53,7 @@ class PoseTrainConfig(TrainConfig):
 
 @dataclass
 class PoseDataConfig(DataConfig):
-    dataset: Literal["coco", "synthetic"] = "coco"
+    dataset: Literal["coco", "mpii", "synthetic"] = "coco"
     image_size: int | list[int] = field(default_factory=lambda: [256, 192])  # [height, width]
     heatmap_size: list[int] = field(default_factory=list)  # [height, width]; [] = image / 4
     sigma: float = 2.0
@@ -157,11 +159,21 @@ class PoseTask(Task):
     # -- data -----------------------------------------------------------------------------------
     def records(self, config, split, detections=False):
         from hrnet_tf.pose.coco import DEFAULT_DETECTIONS, load_coco
+        from hrnet_tf.pose.mpii import load_mpii
         from hrnet_tf.training.config import DataError
 
         root = data_dir_of(config)
         if config.data.dataset == "synthetic":
             ensure_synthetic(config)
+        if config.data.dataset == "mpii":
+            key = (root, split, "mpii")
+            if key not in self._records:
+                try:
+                    self._records[key] = load_mpii(root, split, codec_of(config).keypoints)
+                except ValueError as e:
+                    raise DataError(str(e)) from None
+                print(f"{split}: {self._records[key].size} MPII person crops", flush=True)
+            return self._records[key]
         det_file = None
         if detections:
             det_file = config.eval.detection_file or os.path.join(
@@ -219,6 +231,8 @@ class PoseTask(Task):
         from hrnet_tf.pose.evaluate import evaluate_coco
 
         e = config.eval
+        if config.data.dataset == "mpii":
+            return self.evaluate_mpii(model, config, out_dir)
         records = self.records(config, config.data.val_split, detections=not e.use_gt_bbox)
         if e.max_samples:
             records = records.subset(slice(0, e.max_samples))
@@ -232,9 +246,35 @@ class PoseTask(Task):
               flush=True)
         return stats
 
+    def evaluate_mpii(self, model, config, out_dir):
+        """Official MPII validation: flip test, decoding, PCKh against annot/gt_<split>.mat."""
+        import json
+
+        from hrnet_tf.pose.evaluate import predict_heatmaps
+        from hrnet_tf.pose.mpii import pckh
+
+        e = config.eval
+        pipeline = pipeline_of(config)
+        records = self.records(config, config.data.val_split)
+        heatmaps = predict_heatmaps(
+            model, pipeline.eval_dataset(records, e.batch_size or config.train.batch_size),
+            pipeline.codec, e.flip_test, e.shift_heatmap)
+        keypoints = pipeline.codec.decode(heatmaps, records.centers, records.scales,
+                                          e.post_process)
+        os.makedirs(out_dir, exist_ok=True)
+        with open(os.path.join(out_dir, "mpii_predictions.json"), "w") as f:
+            json.dump(np.round(keypoints, 2).tolist(), f)
+        gt_file = os.path.join(data_dir_of(config), "annot", f"gt_{config.data.val_split}.mat")
+        stats = pckh(keypoints[..., :2], gt_file)
+        self._last_stats = stats
+        print("MPII PCKh: " + "  ".join(f"{k} {v:.2f}" for k, v in stats.items()), flush=True)
+        return stats
+
     def on_run_end(self):
         if self._last_stats is None:
             return []
+        if "AP" not in self._last_stats:
+            return [f"PCKh@0.5 mean {self._last_stats['Mean']:.2f} (MPII)"]
         return [f"AP {self._last_stats['AP']:.4f} (COCO keypoints, pycocotools)"]
 
 
