@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 
 from hrnet_tf.segmentation.task import SegmentationConfig, SegmentationTask
 from hrnet_tf.training.config import load_config
@@ -91,8 +90,8 @@ def test_cli_trains_on_synthetic_data_and_writes_outputs(tmp_path):
     assert len(os.listdir(out / "eval" / "predictions")) == 2
 
 
-@pytest.mark.parametrize("problem", ["size", "ids"])
-def test_cli_reports_a_bad_label_in_one_line(tmp_path, problem):
+def test_cli_reports_a_bad_label_in_one_line(tmp_path):
+    # Unknown ids are checked the same way in test_pipeline; one CLI run keeps this file fast.
     import cv2
 
     from hrnet_tf.data.synthetic_segmentation import write_synthetic_cityscapes
@@ -103,13 +102,10 @@ def test_cli_reports_a_bad_label_in_one_line(tmp_path, problem):
     with open(data / "synthetic.json", "w") as f:
         json.dump({"train": 4, "val": 2, "size": [48, 96], "seed": 0}, f)
     bad = data / "gtFine" / "train" / "synthcity" / "synthcity_000001_000019_gtFine_labelIds.png"
-    if problem == "size":
-        cv2.imwrite(str(bad), np.full((24, 96), 7, np.uint8))
-    else:
-        cv2.imwrite(str(bad), np.full((48, 96), 99, np.uint8))
+    cv2.imwrite(str(bad), np.full((24, 96), 7, np.uint8))
     result = _run_cli("--dataset", "synthetic", "--out", str(tmp_path / "run"), "--set",
                       *tiny_overrides(data))
     assert result.returncode == 2, result.stderr[-2000:]
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and str(bad) in errors[0]
-    assert ("differs from image size" if problem == "size" else "label id 99") in errors[0]
+    assert "label size 24x96 differs from image size 48x96" in errors[0]
