@@ -39,8 +39,8 @@ def _pixel_terms(labels, logits, num_classes, class_weights, ignore_label):
     valid = ops.not_equal(labels, ignore_label)
     safe_labels = ops.where(valid, labels, ops.zeros_like(labels))
     log_probs = ops.log_softmax(logits, axis=-1)
-    one_hot = ops.one_hot(safe_labels, num_classes, dtype="float32")
-    true_log_prob = ops.sum(log_probs * one_hot, axis=-1)
+    true_log_prob = ops.take_along_axis(log_probs, ops.expand_dims(safe_labels, -1), axis=-1)
+    true_log_prob = ops.squeeze(true_log_prob, -1)
     if class_weights is None:
         weight = ops.ones_like(true_log_prob)
     else:
