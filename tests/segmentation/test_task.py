@@ -109,3 +109,42 @@ def test_cli_reports_a_bad_label_in_one_line(tmp_path):
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and str(bad) in errors[0]
     assert "label size 24x96 differs from image size 48x96" in errors[0]
+
+
+def test_predict_and_evaluate_commands(tmp_path, capsys):
+    import cv2
+
+    import hrnet_tf
+    from hrnet_tf.data.synthetic_segmentation import write_synthetic_cityscapes
+    from hrnet_tf.segmentation import evaluate, predict
+
+    data = tmp_path / "data"
+    write_synthetic_cityscapes(data, num_train=0, num_val=2, size=(48, 96))
+    model_path = str(tmp_path / "model.keras")
+    hrnet_tf.HRNetV2("tiny", num_classes=19).save(model_path)
+    image = data / "leftImg8bit" / "val" / "synthcity" / "synthcity_000000_000019_leftImg8bit.png"
+
+    assert predict.main([str(image), "--weights", model_path, "--out", str(tmp_path / "p"),
+                         "--mode", "multiscale", "--scales", "0.75", "1.0", "--flip"]) == 0
+    stem = "synthcity_000000_000019_leftImg8bit"
+    color = cv2.imread(str(tmp_path / "p" / f"{stem}_color.png"))[:, :, ::-1]
+    overlay = cv2.imread(str(tmp_path / "p" / f"{stem}_overlay.png"))
+    label_ids = cv2.imread(str(tmp_path / "p" / f"{stem}_labelIds.png"), cv2.IMREAD_UNCHANGED)
+    assert color.shape == overlay.shape == (48, 96, 3) and label_ids.shape == (48, 96)
+    # The color map and the benchmark file describe the same prediction.
+    from hrnet_tf.segmentation import labels as L
+
+    train_ids = L.cityscapes_label_lut()[label_ids]
+    np.testing.assert_array_equal(color, L.colorize(train_ids, L.CITYSCAPES_PALETTE))
+    assert predict.main(["/nonexistent.png", "--weights", model_path]) == 2
+    assert "/nonexistent.png: not found" in capsys.readouterr().err
+
+    config = os.path.join(CONFIGS, "cityscapes_w18_small_v1_512x1024.yaml")
+    out = tmp_path / "eval"
+    assert evaluate.main(["--config", config, "--weights", model_path, "--data-dir", str(data),
+                          "--out", str(out), "--save-predictions"]) == 0
+    with open(out / "metrics.json") as f:
+        report = json.load(f)
+    assert report["num_images"] == 2 and len(report["per_class"]) == 19
+    assert sorted(os.listdir(out / "labelIds")) == [
+        "synthcity_000000_000019_leftImg8bit.png", "synthcity_000001_000019_leftImg8bit.png"]
