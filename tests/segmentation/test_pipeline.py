@@ -166,3 +166,27 @@ def test_training_batches_are_reproducible_and_evaluation_runs(city, tmp_path):
     assert report["per_class"]["0"] == 0.0 and report["num_images"] == 2
     assert os.path.isfile(tmp_path / "eval" / "metrics.json")
     assert len(os.listdir(tmp_path / "eval" / "predictions")) == 2
+
+
+@pytest.mark.parametrize(
+    "size,y0,x0",
+    [((80, 150), 10, 30), ((30, 50), 0, 0), ((40, 200), 0, 100), ((64, 128), 0, 0),
+     ((33, 61), 0, 0)],
+)
+def test_scaled_crop_equals_resize_pad_then_crop(size, y0, x0):
+    # The official order (resize all, pad, crop) against our crop-only computation.
+    rng = np.random.default_rng(1)
+    image = rng.integers(0, 256, (37, 71, 3)).astype(np.uint8)
+    label = rng.integers(0, 19, (37, 71)).astype(np.int32)
+    crop = (40, 64)
+    full_image, full_label = pipeline.resize_pair(image, label, size)
+    pad_h, pad_w = max(crop[0] - size[0], 0), max(crop[1] - size[1], 0)
+    full_image = np.pad(full_image.numpy(), [[0, pad_h], [0, pad_w], [0, 0]])
+    full_label = np.pad(full_label.numpy(), [[0, pad_h], [0, pad_w]], constant_values=255)
+    expected_image = full_image[y0 : y0 + crop[0], x0 : x0 + crop[1]]
+    expected_label = full_label[y0 : y0 + crop[0], x0 : x0 + crop[1]]
+    ours_image, ours_label = pipeline.scaled_crop(image, label, tf.constant(size), y0, x0, crop,
+                                                  255)
+    np.testing.assert_array_equal(ours_label.numpy(), expected_label)
+    assert np.abs(ours_image.numpy() - expected_image).max() <= 1.0  # rounding ties only
+    assert np.mean(ours_image.numpy() != expected_image) < 0.01
