@@ -131,9 +131,6 @@ def main(argv=None):
         import torch
 
         torch.set_num_threads(args.threads)
-        # TensorFlow, TFLite and ONNX Runtime flush denormals to zero; PyTorch does not by default,
-        # and randomly initialized HRNets produce enough denormals to slow its kernels 10x.
-        torch.set_flush_denormal(True)
     os.makedirs(args.out, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out_path = Path(args.out) / f"inference-{stamp}.json"

@@ -52,3 +52,14 @@ def test_folded_model_matches_and_has_no_batchnorm(build):
     assert len(folded.weights) < len(model.weights)
     # The input model is unchanged.
     np.testing.assert_array_equal(np.asarray(model(x)), before)
+
+
+def test_folding_keeps_dict_outputs_of_hrnetv2p():
+    model = randomize_batch_norm(hrnet_tf.HRNetV2p("tiny", input_shape=(64, 64, 3)))
+    x = np.random.default_rng(0).normal(size=(1, 64, 64, 3)).astype("float32")
+    before = model(x)
+    after = fold_batch_norm(model)(x)
+    assert sorted(after) == sorted(before) == ["P2", "P3", "P4", "P5", "P6"]
+    for level, want in before.items():
+        want = np.asarray(want)
+        assert np.abs(np.asarray(after[level]) - want).max() <= 1e-5 * np.abs(want).max()
