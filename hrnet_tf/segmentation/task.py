@@ -11,6 +11,7 @@
 
 import json
 import os
+import shutil
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -148,6 +149,14 @@ def ensure_synthetic(config):
         with open(marker) as f:
             if json.load(f) == wanted:
                 return root
+        # Our own earlier scenes with other settings: replace them, leaving no stale files.
+        for sub in ("leftImg8bit", "gtFine"):
+            shutil.rmtree(os.path.join(root, sub), ignore_errors=True)
+    elif os.path.isdir(root) and os.listdir(root):
+        raise DatasetError(
+            f"synthetic: {root} is not empty and holds no synthetic.json; the synthetic dataset "
+            "is only generated into a new or empty directory"
+        )
     write_synthetic_cityscapes(root, d.synthetic_train, d.synthetic_val,
                                tuple(d.synthetic_size), seed=config.seed)
     with open(marker, "w") as f:

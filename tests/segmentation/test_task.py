@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from hrnet_tf.segmentation.task import SegmentationConfig, SegmentationTask
 from hrnet_tf.training.config import load_config
@@ -148,3 +149,25 @@ def test_predict_and_evaluate_commands(tmp_path, capsys):
     assert report["num_images"] == 2 and len(report["per_class"]) == 19
     assert sorted(os.listdir(out / "labelIds")) == [
         "synthcity_000000_000019_leftImg8bit.png", "synthcity_000001_000019_leftImg8bit.png"]
+
+
+def test_synthetic_data_never_overwrites_a_foreign_directory(tmp_path):
+    from hrnet_tf.segmentation.datasets import DatasetError
+    from hrnet_tf.segmentation.task import load_pairs
+
+    foreign = tmp_path / "real_data"
+    foreign.mkdir()
+    (foreign / "keep.txt").write_text("precious")
+    config = load_config(os.path.join(CONFIGS, "synthetic_tiny.yaml"), SegmentationConfig,
+                         [f"data.dir={foreign}"])
+    with pytest.raises(DatasetError, match="not empty and holds no synthetic.json"):
+        load_pairs(config, "train")
+    assert os.listdir(foreign) == ["keep.txt"]
+    # Our own scenes are regenerated when the settings change, without stale files.
+    ours = tmp_path / "synthetic"
+    config = load_config(os.path.join(CONFIGS, "synthetic_tiny.yaml"), SegmentationConfig,
+                         [f"data.dir={ours}", "data.synthetic_train=5", "data.synthetic_val=1",
+                          "data.synthetic_size=[32,64]"])
+    assert len(load_pairs(config, "train")[0]) == 5
+    config.data.synthetic_train = 2
+    assert len(load_pairs(config, "train")[0]) == 2
