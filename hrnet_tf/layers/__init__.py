@@ -3,7 +3,7 @@
 from hrnet_tf.layers.blocks import BasicBlock, Bottleneck, block_class
 from hrnet_tf.layers.common import ConvBN, batch_norm
 from hrnet_tf.layers.hr_module import FuseLayer, HighResolutionModule, TransitionLayer
-from hrnet_tf.layers.resize import RESIZE_METHODS, resize, upsample
+from hrnet_tf.layers.resize import RESIZE_METHODS, repeat_pixels, resize, upsample
 
 __all__ = [
     "RESIZE_METHODS",
@@ -15,6 +15,7 @@ __all__ = [
     "TransitionLayer",
     "batch_norm",
     "block_class",
+    "repeat_pixels",
     "resize",
     "upsample",
 ]

@@ -1,7 +1,10 @@
 """Spatial resizing that matches PyTorch's `F.interpolate` modes used by the official HRNet code.
 
 * ``"nearest"``: `nn.Upsample(scale_factor=2**k, mode="nearest")` (classification, pose, detection).
-  For integer factors TF's half-pixel nearest picks the same source pixels as PyTorch.
+  An integer factor is a broadcast and a reshape (every pixel repeated f x f times): exact, and unlike
+  TF's resize op its gradient compiles under XLA (``ResizeNearestNeighborGrad`` has no XLA CPU kernel)
+  and it is faster in graph mode. Resizing to an arbitrary size uses TF's half-pixel nearest, which
+  picks the same pixels as PyTorch whenever the ratio is an integer.
 * ``"bilinear"``: `F.interpolate(mode="bilinear", align_corners=False)` (segmentation, landmarks);
   identical to TF's half-pixel-centre bilinear without antialiasing.
 * ``"bilinear_align_corners"``: `align_corners=True` (HRNet-OCR checkpoints). Keras has no such mode,
@@ -56,11 +59,19 @@ def upsample(x, factor, method="nearest", target=None):
     resizing to the target tensor is what segmentation does and works for any input size.
     """
     if target is not None:
-        size = spatial_size(target)
-    else:
-        h, w = spatial_size(x)
-        size = (h * factor, w * factor)
-    return resize(x, size, method)
+        return resize(x, spatial_size(target), method)
+    if method == "nearest":
+        return repeat_pixels(x, factor)
+    h, w = spatial_size(x)
+    return resize(x, (h * factor, w * factor), method)
+
+
+def repeat_pixels(x, factor):
+    """Nearest-neighbour upsampling by an integer factor: each pixel becomes a factor x factor block."""
+    _, h, w, c = ops.shape(x)
+    blocks = ops.reshape(x, (-1, h, 1, w, 1, c))
+    blocks = ops.broadcast_to(blocks, (ops.shape(x)[0], h, factor, w, factor, c))
+    return ops.reshape(blocks, (-1, h * factor, w * factor, c))
 
 
 def _lerp_axis(x, out_len, axis):

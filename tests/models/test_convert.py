@@ -126,17 +126,29 @@ def test_cli_reads_official_pth_with_torch(tmp_path):
     torch = pytest.importorskip("torch")
     model = hrnet_tf.HRNetClassifier("tiny", num_classes=4, input_shape=(64, 64, 3))
     state = official_like_state(model, seed=4)
-    torch.save({"state_dict": {f"module.{k}": torch.from_numpy(v) for k, v in state.items()}},
-               tmp_path / "cls.pth")
+    torch.save(
+        {"state_dict": {f"module.{k}": torch.from_numpy(v) for k, v in state.items()}}, tmp_path / "cls.pth"
+    )
     dst = tmp_path / "cls.keras"
-    assert convert_main([str(tmp_path / "cls.pth"), str(dst), "--width", "tiny", "--num-classes", "4",
-                         "--input-size", "64"]) == 0
+    assert (
+        convert_main(
+            [
+                str(tmp_path / "cls.pth"),
+                str(dst),
+                "--width",
+                "tiny",
+                "--num-classes",
+                "4",
+                "--input-size",
+                "64",
+            ]
+        )
+        == 0
+    )
     import keras
 
     loaded = keras.saving.load_model(dst)
-    np.testing.assert_array_equal(
-        loaded.get_layer("classifier").kernel.numpy(), state["classifier.weight"].T
-    )
+    np.testing.assert_array_equal(loaded.get_layer("classifier").kernel.numpy(), state["classifier.weight"].T)
 
 
 def test_summary_cli(capsys):

@@ -12,7 +12,7 @@ import pytest
 
 import hrnet_tf
 from hrnet_tf.convert import load_torch_state_dict
-from hrnet_tf.layers.resize import resize
+from hrnet_tf.layers.resize import repeat_pixels, resize
 from hrnet_tf.models import feature_extractor
 from tests.support.parity import load_fixture, random_state_dict
 
@@ -85,4 +85,6 @@ def test_resize_modes_match_torch_interpolate():
             factor = int(key.removeprefix("nearest_x"))
             size = (x.shape[1] * factor, x.shape[2] * factor)
             out = keras.ops.convert_to_numpy(resize(x, size, "nearest"))
+            np.testing.assert_array_equal(out, expected, err_msg=key)
+            out = keras.ops.convert_to_numpy(repeat_pixels(x, factor))
             np.testing.assert_array_equal(out, expected, err_msg=key)

@@ -54,9 +54,7 @@ def test_weights_file_through_the_weights_argument(segmenter, tmp_path):
     x = images((1, 64, 64, 3))
     path = tmp_path / "seg.weights.h5"
     segmenter.save_weights(path)
-    fresh = hrnet_tf.HRNetV2(
-        "tiny", num_classes=4, upsample_method="bilinear_align_corners", weights=path
-    )
+    fresh = hrnet_tf.HRNetV2("tiny", num_classes=4, upsample_method="bilinear_align_corners", weights=path)
     np.testing.assert_allclose(
         fresh.predict(x, verbose=0), segmenter.predict(x, verbose=0), rtol=1e-5, atol=1e-5
     )
