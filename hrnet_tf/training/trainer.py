@@ -352,10 +352,32 @@ class Trainer:
                 self._evaluate(writer, global_step)
         return self._finish(writer, global_step)
 
-    def _evaluate(self, writer, global_step):
-        metrics = {k: float(v) for k, v in self.task.evaluate(
-            self.model, self.config, self.out_dir
-        ).items()}
+    def _multi_worker(self):
+        resolver = getattr(self.strategy, "cluster_resolver", None)
+        if resolver is None or isinstance(self.strategy, tf.distribute.TPUStrategy):
+            return False
+        cluster = resolver.cluster_spec().as_dict()
+        return sum(len(tasks) for tasks in cluster.values()) > 1
+
+    def _evaluation_model(self, saved_path=None):
+        """The model to evaluate on the chief alone.
+
+        Under several workers a model built in the strategy's scope runs collective ops (Keras
+        ``predict`` does), which would wait forever for the other workers; evaluate a copy loaded
+        outside the strategy instead.
+        """
+        if not self._multi_worker():
+            return self.model
+        if saved_path is None:
+            saved_path = os.path.join(self.out_dir, "eval_model.tmp.keras")
+            self.model.save(saved_path)
+        return keras.saving.load_model(saved_path, compile=False)
+
+    def _evaluate(self, writer, global_step, saved_path=None):
+        model = self._evaluation_model(saved_path)
+        metrics = {
+            k: float(v) for k, v in self.task.evaluate(model, self.config, self.out_dir).items()
+        }
         if metrics:
             self.log("eval  " + "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
         with writer.as_default(step=global_step):
@@ -370,7 +392,7 @@ class Trainer:
         tmp = os.path.join(self.out_dir, "model.tmp.keras")
         self.model.save(tmp)
         os.replace(tmp, model_path)
-        metrics = self._evaluate(writer, global_step)
+        metrics = self._evaluate(writer, global_step, saved_path=model_path)
         write_json(os.path.join(self.out_dir, "metrics.json"), metrics)
         writer.flush()
         for line in self.task.on_run_end():
