@@ -5,10 +5,12 @@ side by side with PyTorch eager and ONNX Runtime on a PyTorch export when torch 
     python benchmarks/inference.py --models pose_w18s1 --batch-sizes 1 --max-seconds 5
 
 Models are randomly initialized (BN statistics calibrated on synthetic images, which matters for int8
-only); speed does not depend on the weights. Each cell is the median of timed runs after warm-up;
-throughput = batch / median latency. The PyTorch model is the same network (benchmarks/torch_hrnet.py,
-the official structure) loaded with the Keras weights; its outputs are checked against the Keras
-model before timing (``max_rel_diff`` in the results).
+only); speed does not depend on the weights. All backends of one model and batch size are timed in
+interleaved rounds (one call each per round), so that load from other processes hits them alike;
+each cell is the median over the rounds (the minimum is kept too); throughput = batch / median.
+The PyTorch model is the same network (benchmarks/torch_hrnet.py, the official structure) loaded
+with the Keras weights; its outputs are checked against the Keras model before timing
+(``max_rel_diff`` in the results).
 
 Results go to ``benchmarks/results/<timestamp>.json`` and a Markdown table on stdout.
 """
@@ -24,6 +26,11 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# PyTorch's OpenMP threads spin-wait by default; on a machine shared with other processes (ours: 2
+# cores, load 6-8) a descheduled thread then stalls every op, and eager latency swings 10x from run to
+# run (measured: 0.06-1.4 s for W18-small-v1 pose). Passive waiting makes it stable and is what the
+# OpenMP spec recommends for oversubscribed machines. TF, TFLite and ONNX Runtime do not use OpenMP.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -65,24 +72,41 @@ def parse_args(argv=None):
     parser.add_argument("--min-runs", type=int, default=3)
     parser.add_argument("--max-runs", type=int, default=20)
     parser.add_argument("--max-seconds", type=float, default=12.0,
-                        help="stop timing a cell after this long (once min-runs are done)")
+                        help="timing budget per backend (rounds stop once min-runs are done)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     return parser.parse_args(argv)
 
 
-def time_calls(fn, warmup, min_runs, max_runs, max_seconds):
-    """Median and all latencies (seconds) of ``fn()``."""
-    for _ in range(warmup):
-        fn()
-    times = []
+def time_interleaved(runners, args):
+    """Times ``[(backend, fn, extra), ...]`` in rounds (each fn once per round, after warm-up).
+
+    Returns one row per backend: median and minimum latency over the rounds, or a failure note.
+    Stops after ``max_runs`` rounds, or once ``min_runs`` are done and the rounds took longer than
+    ``max_seconds`` per backend.
+    """
+    rows, live = [], []
+    for backend, fn, extra in runners:
+        try:
+            for _ in range(args.warmup):
+                fn()
+            live.append((backend, fn, extra, []))
+        except Exception as e:  # noqa: BLE001 - one failed backend must not stop the rest
+            rows.append({"backend": backend,
+                         "note": f"failed: {type(e).__name__}: {str(e).splitlines()[0][:120]}"})
     started = time.perf_counter()
-    while len(times) < max_runs:
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-        if len(times) >= min_runs and time.perf_counter() - started > max_seconds:
+    for round_index in range(args.max_runs):
+        for _, fn, _, times in live:
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        elapsed = time.perf_counter() - started
+        if round_index + 1 >= args.min_runs and elapsed > args.max_seconds * max(1, len(live)):
             break
-    return statistics.median(times), times
+    for backend, _, extra, times in live:
+        median = statistics.median(times)
+        rows.append({"backend": backend, "latency_ms": 1000 * median,
+                     "min_latency_ms": 1000 * min(times), "runs": len(times), **extra})
+    return rows
 
 
 def torch_available():
@@ -150,7 +174,10 @@ def main(argv=None):
         results.append(row)
         out_path.write_text(json.dumps({"meta": meta, "results": results}, indent=1))
         lat = row.get("latency_ms")
-        note = f"{lat:9.1f} ms  {row['throughput']:7.2f} img/s" if lat else row.get("note", "")
+        if lat:
+            row["throughput"] = row["batch"] * 1000 / lat
+        note = (f"{lat:9.1f} ms (min {row['min_latency_ms']:.1f})  {row['throughput']:7.2f} img/s"
+                if lat else row.get("note", ""))
         print(f"{row['model']:11s} {row['backend']:19s} b{row['batch']:<2d} {note}", flush=True)
 
     for name in models:
@@ -166,17 +193,12 @@ def main(argv=None):
         inputs = {b: normalize_uint8(sample_images(b, size, seed=b)).numpy()
                   for b in args.batch_sizes}
 
-        def cell(backend, batch, fn, name=name, **extra):
-            try:
-                median, times = time_calls(fn, args.warmup, args.min_runs, args.max_runs,
-                                           args.max_seconds)
-            except Exception as e:  # noqa: BLE001 - one failed backend must not stop the rest
-                record({"model": name, "backend": backend, "batch": batch,
-                        "note": f"failed: {type(e).__name__}: {str(e).splitlines()[0][:120]}"})
-                return
-            record({"model": name, "backend": backend, "batch": batch,
-                    "latency_ms": 1000 * median, "throughput": batch / median,
-                    "runs": len(times), **extra})
+        # Backends are prepared first and timed together, one call each per round, so that load
+        # from other processes on a shared machine hits every backend alike.
+        pending = {b: [] for b in args.batch_sizes}
+
+        def cell(backend, batch, fn, pending=pending, **extra):
+            pending[batch].append((backend, fn, extra))
 
         def skip(backend, why, name=name):
             for batch in args.batch_sizes:
@@ -253,6 +275,9 @@ def main(argv=None):
                                  source=source, max_rel_diff=rel)
             except Exception as e:  # noqa: BLE001 - report and continue with the next backend
                 skip(backend, f"failed: {type(e).__name__}: {str(e).splitlines()[0][:160]}")
+        for batch in args.batch_sizes:
+            for row in time_interleaved(pending[batch], args):
+                record({"model": name, "batch": batch, **row})
     print(f"\nwrote {out_path}\n")
     print(markdown_table(results, args.batch_sizes))
 
