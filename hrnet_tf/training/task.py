@@ -25,7 +25,7 @@ line call. Subclass ``Task`` and implement the methods marked "required"::
     sys.exit(hrnet_tf.training.cli.main(MyTask()))
 """
 
-from hrnet_tf.training.config import Config
+from hrnet_tf.training.config import Config, ConfigError
 
 
 def per_replica_batch_size(config, input_context):
@@ -39,7 +39,7 @@ def per_replica_batch_size(config, input_context):
         return global_batch
     replicas = input_context.num_replicas_in_sync
     if global_batch % replicas:
-        raise ValueError(
+        raise ConfigError(
             f"train.batch_size={global_batch} is not divisible by the {replicas} replicas"
         )
     return input_context.get_per_replica_batch_size(global_batch)

@@ -36,6 +36,7 @@ class TinyModelConfig(ModelConfig):
 class TinyDataConfig(DataConfig):
     image_size: int | list[int] = 8
     num_examples: int = 96
+    batch_delay_ms: int = 0  # slows the stream down so a test can kill the run mid-way
 
 
 @dataclass
@@ -98,7 +99,18 @@ class TinyTask(Task):
             return image, label
 
         ds = ds.enumerate().map(flip)
-        return ds.batch(per_replica_batch_size(config, input_context), drop_remainder=True)
+        ds = ds.batch(per_replica_batch_size(config, input_context), drop_remainder=True)
+        if config.data.batch_delay_ms:
+            delay = config.data.batch_delay_ms / 1000
+
+            def slow(images, labels):
+                import time
+
+                tf.py_function(lambda: time.sleep(delay) or 0, [], tf.int32)
+                return images, labels
+
+            ds = ds.map(slow)
+        return ds
 
     def loss(self, targets, outputs, sample_weight=None):
         import tensorflow as tf
