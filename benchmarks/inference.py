@@ -222,11 +222,10 @@ def main(argv=None):
                 elif backend.startswith("tflite"):
                     quantize = {"fp32": "none"}.get(backend[7:], backend[7:])
                     calibration = normalize_uint8(calib).numpy() if quantize == "int8" else None
-                    data = convert_to_tflite(folded, quantize, calibration, size)
                     for b in args.batch_sizes:
+                        data = convert_to_tflite(folded, quantize, calibration, size, batch_size=b)
                         interpreter = make_interpreter(data, args.threads)
                         detail = interpreter.get_input_details()[0]
-                        interpreter.resize_tensor_input(detail["index"], [b, *size, 3])
                         interpreter.allocate_tensors()
                         interpreter.set_tensor(detail["index"], inputs[b])
                         cell(backend, b, interpreter.invoke, size_mb=len(data) / 1e6)

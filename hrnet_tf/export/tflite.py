@@ -24,13 +24,18 @@ import tensorflow as tf
 QUANTIZE_MODES = ("none", "fp16", "dynamic", "int8")
 
 
-def convert_to_tflite(model, quantize="none", representative_images=None, input_size=None):
+def convert_to_tflite(
+    model, quantize="none", representative_images=None, input_size=None, batch_size=1
+):
     """Converts a Keras model with a static input size to TFLite bytes (builtin ops only).
 
     Args:
       model: a Keras model whose input is [None, h, w, 3] (static h and w).
       quantize: one of QUANTIZE_MODES.
       representative_images: normalized float32 [N, h, w, 3] for ``int8`` calibration.
+      input_size: (h, w) when the model's input size is dynamic.
+      batch_size: the fixed batch of the TFLite model (1 for apps; the benchmark also builds 8:
+        resizing a batch-1 model's input fails on the BROADCAST_TO ops the converter bakes in).
 
     Example:
         >>> import hrnet_tf
@@ -44,8 +49,8 @@ def convert_to_tflite(model, quantize="none", representative_images=None, input_
     height, width = model.inputs[0].shape[1:3] if input_size is None else input_size
     with tempfile.TemporaryDirectory(prefix="hrnet_tflite_") as tmp:
         saved = os.path.join(tmp, "saved_model")
-        # Batch 1 and a static size: TFLite plans memory once and XNNPACK takes the whole graph.
-        signature = [tf.TensorSpec([1, height, width, 3], tf.float32, name="image")]
+        # A static batch and size: TFLite plans memory once and XNNPACK takes the whole graph.
+        signature = [tf.TensorSpec([batch_size, height, width, 3], tf.float32, name="image")]
         model.export(saved, format="tf_saved_model", input_signature=signature, verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(saved)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
@@ -58,8 +63,9 @@ def convert_to_tflite(model, quantize="none", representative_images=None, input_
             images = np.asarray(representative_images, np.float32)
 
             def representative_dataset():
-                for image in images:
-                    yield [image[None]]
+                for start in range(0, len(images), batch_size):
+                    batch = np.resize(images[start:], (batch_size, *images.shape[1:]))
+                    yield [batch]
 
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
             converter.representative_dataset = representative_dataset
