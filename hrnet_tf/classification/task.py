@@ -117,6 +117,12 @@ class ClassificationTask(Task):
             from hrnet_tf.data.synthetic_classification import write_image_folder
 
             root = d.dir or os.path.join("runs", ".synthetic_classification")
+            ours = os.path.exists(os.path.join(root, ".done"))
+            if os.path.isdir(root) and os.listdir(root) and not ours:
+                raise DataError(
+                    f"data.format=synthetic would write into {root}, which holds other files; "
+                    "use data.format=folder to read it, or an empty data.dir"
+                )
             return write_image_folder(
                 root, d.synthetic_classes, d.synthetic_train_per_class, d.synthetic_val_per_class
             )

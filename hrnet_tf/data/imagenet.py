@@ -133,10 +133,10 @@ def scan_tfrecords(files, label_offset=0):
     """
     total, bad, first_bad = 0, 0, []
     for path in files:
-        ds = tf.data.TFRecordDataset(path).map(
-            lambda r: encoded_image_ok(parse_record(r, label_offset)[0]),
-            num_parallel_calls=tf.data.AUTOTUNE,
-        )
+        def record_ok(record):
+            return encoded_image_ok(parse_record(record, label_offset)[0])
+
+        ds = tf.data.TFRecordDataset(path).map(record_ok, num_parallel_calls=tf.data.AUTOTUNE)
         for i, ok in enumerate(ds.as_numpy_iterator()):
             total += 1
             if not ok:
@@ -224,7 +224,7 @@ def train_transform(encoded, seed, image_size, scale=(0.08, 1.0), ratio=(3 / 4, 
     image = _decode_crop(encoded, crop_seed, scale, ratio)
     image = tf.image.resize(image, image_size, method="bilinear", antialias=True)
     flip = tf.random.stateless_uniform([], flip_seed) < 0.5
-    image = tf.cond(flip, lambda: tf.reverse(image, axis=[1]), lambda: image)
+    image = tf.where(flip, tf.reverse(image, axis=[1]), image)
     image = normalize_imagenet(image)
     image.set_shape([image_size[0], image_size[1], 3])
     return image
@@ -243,6 +243,14 @@ def eval_transform(encoded, image_size, crop_fraction=0.875):
 
 # ----------------------------------------------------------------------------------------------
 # Datasets
+
+
+def _read_file(path, label):
+    return tf.io.read_file(path), label
+
+
+def _is_complete(encoded, label):
+    return encoded_image_ok(encoded)
 
 
 def _shard(ds, input_context):
@@ -284,7 +292,7 @@ def folder_train_dataset(
     ds = tf.data.Dataset.from_tensor_slices((list(paths), tf.constant(labels, tf.int32)))
     ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=False)
     ds = _shard(ds, input_context)
-    ds = ds.map(lambda p, y: (tf.io.read_file(p), y), num_parallel_calls=parallel)
+    ds = ds.map(_read_file, num_parallel_calls=parallel)
     return _augment_and_batch(ds, batch_size, image_size, seed, scale, ratio, parallel)
 
 
@@ -313,12 +321,15 @@ def tfrecord_train_dataset(
     if shard_files:
         ds = _shard(ds, input_context)
     ds = ds.interleave(
-        tf.data.TFRecordDataset, cycle_length=min(16, len(files)), deterministic=True
+        tf.data.TFRecordDataset,
+        cycle_length=min(16, len(files)),
+        num_parallel_calls=parallel,
+        deterministic=True,
     )
     if not shard_files:
         ds = _shard(ds, input_context)
     ds = ds.map(lambda r: parse_record(r, label_offset), num_parallel_calls=parallel)
-    ds = ds.filter(lambda encoded, label: encoded_image_ok(encoded))
+    ds = ds.filter(_is_complete)
     ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=False)
     return _augment_and_batch(ds, batch_size, image_size, seed, scale, ratio, parallel)
 
@@ -326,19 +337,18 @@ def tfrecord_train_dataset(
 def eval_dataset(encoded_and_labels, batch_size, image_size, crop_fraction=0.875, parallel=-1):
     """Batches of (image, label) for evaluation from a dataset of (encoded bytes, label)."""
     parallel = tf.data.AUTOTUNE if parallel < 0 else parallel
-    ds = encoded_and_labels.filter(lambda encoded, label: encoded_image_ok(encoded))
-    ds = ds.map(
-        lambda e, y: (eval_transform(e, image_size, crop_fraction), y),
-        num_parallel_calls=parallel,
-        deterministic=True,
-    )
+    def transform(encoded, label):
+        return eval_transform(encoded, image_size, crop_fraction), label
+
+    ds = encoded_and_labels.filter(_is_complete)
+    ds = ds.map(transform, num_parallel_calls=parallel, deterministic=True)
     return ds.ignore_errors().batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
 def folder_eval_dataset(paths, labels, batch_size, image_size, crop_fraction=0.875, parallel=-1):
     """Evaluation batches from image files (in listing order)."""
     ds = tf.data.Dataset.from_tensor_slices((list(paths), tf.constant(labels, tf.int32)))
-    ds = ds.map(lambda p, y: (tf.io.read_file(p), y))
+    ds = ds.map(_read_file)
     return eval_dataset(ds, batch_size, image_size, crop_fraction, parallel)
 
 
