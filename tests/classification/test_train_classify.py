@@ -35,7 +35,7 @@ def test_tiny_width_learns_and_bad_files_are_counted(tmp_path):
     result = _run("--config", str(REPO / "configs/classification/tiny_synthetic.yaml"),
                   "--data-dir", str(data), "--out", str(out),
                   "--set", "data.format=folder", "train.epochs=5", "train.lr_steps=[4]",
-                  "model.head=pooled")
+                  "model.head=pooled", "eval.every_epochs=2")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["examples"] == 32
@@ -43,6 +43,7 @@ def test_tiny_width_learns_and_bad_files_are_counted(tmp_path):
     assert "skipped 2 of 98 files" in result.stdout and "cut.JPEG" in result.stdout
     assert "skipped 1 of 33 files" in result.stdout and "notes.txt" in result.stdout
     assert "epoch 5/5" in result.stdout and "img/s" in result.stdout
+    assert result.stdout.count("eval  top1") == 3  # after epochs 2 and 4, and the final one
 
 
 def test_missing_data_dir_stops_with_one_line(tmp_path):

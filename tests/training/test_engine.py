@@ -156,3 +156,26 @@ def test_batch_not_divisible_by_replicas_is_one_line(tmp_path):
     assert result.stderr.strip().splitlines()[-1] == (
         "error: train.batch_size=7 is not divisible by the 2 replicas"
     )
+
+
+def test_mixed_precision_and_jit_compile(tmp_path):
+    import keras
+
+    from hrnet_tf.training.config import load_config
+    from hrnet_tf.training.trainer import Trainer
+    from tests.training.tiny_task import TinyConfig, TinyTask
+
+    task = TinyTask()
+    for policy, jit in (("float16", False), ("bfloat16", True)):
+        config = load_config(None, TinyConfig, [*task.default_overrides(),
+                                                f"train.mixed_precision={policy}",
+                                                f"train.jit_compile={str(jit).lower()}"])
+        trainer = Trainer(task, config, tmp_path / policy, log=lambda line: None)
+        metrics = trainer.fit()
+        conv = trainer.model.layers[1]
+        assert conv.compute_dtype == policy and conv.variable_dtype == "float32"
+        assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
+        assert trainer.jit_compiled == jit
+        assert metrics["acc"] > 0.6, (policy, metrics)
+        if policy == "float16":
+            assert type(trainer.optimizer).__name__ == "LossScaleOptimizer"
