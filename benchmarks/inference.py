@@ -74,6 +74,8 @@ def parse_args(argv=None):
     parser.add_argument("--max-seconds", type=float, default=12.0,
                         help="timing budget per backend (rounds stop once min-runs are done)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    parser.add_argument("--table", metavar="RESULTS_JSON",
+                        help="only print the Markdown tables of an earlier results file")
     return parser.parse_args(argv)
 
 
@@ -131,6 +133,11 @@ def torch_reference(keras_model, spec, task, outputs):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.table:
+        results = json.loads(Path(args.table).read_text())["results"]
+        batches = sorted({r["batch"] for r in results})
+        print(markdown_table(results, batches))
+        return
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
@@ -281,32 +288,44 @@ def main(argv=None):
     print(markdown_table(results, args.batch_sizes))
 
 
+RATIO_PAIRS = (
+    ("keras_graph_folded", "torch_eager"),
+    ("keras_xla_folded", "torch_eager"),
+    ("keras_graph", "torch_eager"),
+    ("tflite_fp32", "ort_ours"),
+    ("tflite_fp32", "ort_torch"),
+)
+
+
 def markdown_table(results, batch_sizes):
-    """Latency (ms) per model x backend for each batch size, plus the goal ratios."""
+    """Median latency (ms) per model x backend for each batch size, plus the goal ratios computed
+    from medians and from minima (the minimum is the less load-sensitive estimate)."""
     models = list(dict.fromkeys(r["model"] for r in results))
     backends = [b for b in BACKENDS if any(r["backend"] == b for r in results)]
-    cells = {(r["model"], r["backend"], r["batch"]): r.get("latency_ms") for r in results}
+    median = {(r["model"], r["backend"], r["batch"]): r.get("latency_ms") for r in results}
+    minimum = {(r["model"], r["backend"], r["batch"]): r.get("min_latency_ms") for r in results}
     lines = []
     for batch in batch_sizes:
-        lines.append(f"\nLatency in ms, batch {batch} (lower is better):\n")
+        lines.append(f"\nMedian latency in ms, batch {batch} (lower is better):\n")
         lines.append("| model | " + " | ".join(backends) + " |")
         lines.append("|---" * (len(backends) + 1) + "|")
         for m in models:
-            row = [f"{cells[(m, b, batch)]:.1f}" if cells.get((m, b, batch)) else "-"
+            row = [f"{median[(m, b, batch)]:.1f}" if median.get((m, b, batch)) else "-"
                    for b in backends]
             lines.append(f"| {m} | " + " | ".join(row) + " |")
-    lines.append("\nRatios (time / time; goal: graph/torch <= 0.8, tflite/ort <= 1.0):\n")
-    pairs = [("keras_graph_folded", "torch_eager"), ("keras_xla_folded", "torch_eager"),
-             ("keras_graph", "torch_eager"), ("tflite_fp32", "ort_ours"),
-             ("tflite_fp32", "ort_torch")]
-    lines.append("| model | batch | " + " | ".join(f"{a} / {b}" for a, b in pairs) + " |")
-    lines.append("|---" * (len(pairs) + 2) + "|")
+    lines.append("\nRatios of latencies, median (min); goals: graph / torch <= 0.8, "
+                 "tflite / ort <= 1.0:\n")
+    lines.append("| model | batch | " + " | ".join(f"{a} / {b}" for a, b in RATIO_PAIRS) + " |")
+    lines.append("|---" * (len(RATIO_PAIRS) + 2) + "|")
     for m in models:
         for batch in batch_sizes:
             row = []
-            for a, b in pairs:
-                ta, tb = cells.get((m, a, batch)), cells.get((m, b, batch))
-                row.append(f"{ta / tb:.2f}" if ta and tb else "-")
+            for a, b in RATIO_PAIRS:
+                ka, kb = (m, a, batch), (m, b, batch)
+                if median.get(ka) and median.get(kb):
+                    row.append(f"{median[ka] / median[kb]:.2f} ({minimum[ka] / minimum[kb]:.2f})")
+                else:
+                    row.append("-")
             lines.append(f"| {m} | {batch} | " + " | ".join(row) + " |")
     return "\n".join(lines)
 
