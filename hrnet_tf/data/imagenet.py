@@ -259,13 +259,23 @@ def _shard(ds, input_context):
     return ds
 
 
-def _augment_and_batch(ds, batch_size, image_size, seed, scale, ratio, parallel):
-    """(encoded, label) stream -> augmented per-replica batches; element k gets seed (seed, k)."""
+def _augment_and_batch(
+    ds, batch_size, image_size, seed, scale, ratio, parallel, input_context=None
+):
+    """(encoded, label) stream -> augmented per-replica batches.
+
+    Element k of input pipeline p (of P) gets the stateless seed (seed, k * P + p): the same
+    element always gets the same crop and flip, and workers never share augmentation seeds.
+    """
+    pipelines, pipeline = 1, 0
+    if input_context is not None:
+        pipelines, pipeline = input_context.num_input_pipelines, input_context.input_pipeline_id
 
     def load(index, encoded_and_label):
         encoded, label = encoded_and_label
+        stream_index = index * pipelines + pipeline
         image = train_transform(
-            encoded, _element_seeds(seed, index, 1)[0], image_size, scale, ratio
+            encoded, _element_seeds(seed, stream_index, 1)[0], image_size, scale, ratio
         )
         return image, label
 
@@ -293,7 +303,9 @@ def folder_train_dataset(
     ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=False)
     ds = _shard(ds, input_context)
     ds = ds.map(_read_file, num_parallel_calls=parallel)
-    return _augment_and_batch(ds, batch_size, image_size, seed, scale, ratio, parallel)
+    return _augment_and_batch(
+        ds, batch_size, image_size, seed, scale, ratio, parallel, input_context
+    )
 
 
 def tfrecord_train_dataset(
@@ -331,7 +343,9 @@ def tfrecord_train_dataset(
     ds = ds.map(lambda r: parse_record(r, label_offset), num_parallel_calls=parallel)
     ds = ds.filter(_is_complete)
     ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=False)
-    return _augment_and_batch(ds, batch_size, image_size, seed, scale, ratio, parallel)
+    return _augment_and_batch(
+        ds, batch_size, image_size, seed, scale, ratio, parallel, input_context
+    )
 
 
 def eval_dataset(encoded_and_labels, batch_size, image_size, crop_fraction=0.875, parallel=-1):
