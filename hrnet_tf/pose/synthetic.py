@@ -36,8 +36,8 @@ PALETTE = {
 }
 # Joint dot colours, one per joint type (again shared by left and right): shoulders, elbows,
 # wrists, hips, knees, ankles. They make each joint a local pattern a tiny network learns fast.
-JOINT_COLORS = {5: (250, 250, 250), 7: (250, 250, 0), 9: (0, 0, 0), 11: (0, 250, 250),
-                13: (250, 0, 250), 15: (90, 40, 0)}
+JOINT_COLORS = {5: (250, 250, 250), 7: (250, 250, 0), 9: (20, 20, 20), 11: (0, 250, 250),
+                13: (250, 0, 250), 15: (255, 120, 0)}
 
 
 def _direction(angle_deg, side):
@@ -57,7 +57,7 @@ def random_pose(rng):
     kp[3], kp[4] = head + [0.062, 0.0], head + [-0.062, 0.0]
     shoulder_w = rng.uniform(0.09, 0.12)
     kp[5], kp[6] = neck + [shoulder_w, 0.01], neck + [-shoulder_w, 0.01]
-    hip_w = rng.uniform(0.05, 0.075)
+    hip_w = rng.uniform(0.065, 0.09)
     kp[11], kp[12] = np.array([hip_w, 0.0]), np.array([-hip_w, 0.0])
     for side, (s, e, w) in ((1, (5, 7, 9)), (-1, (6, 8, 10))):
         upper = rng.uniform(-15, 150)

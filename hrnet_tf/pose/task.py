@@ -222,9 +222,14 @@ class PoseTask(Task):
         return model
 
     def loss(self, targets, outputs, sample_weight=None):
+        import tensorflow as tf
+
         from hrnet_tf.pose.loss import joints_mse
 
-        return joints_mse(targets["heatmaps"], outputs, targets["target_weight"])
+        # plain tensor ops: nothing for autograph to convert (re-reading this file's source
+        # while it is edited under a running job would convert the wrong lines)
+        loss_fn = tf.autograph.experimental.do_not_convert(joints_mse)
+        return loss_fn(targets["heatmaps"], outputs, targets["target_weight"])
 
     # -- evaluation -----------------------------------------------------------------------------
     def evaluate(self, model, config, out_dir):
