@@ -44,6 +44,20 @@ def test_tiny_width_learns_and_bad_files_are_counted(tmp_path):
     assert "skipped 1 of 33 files" in result.stdout and "notes.txt" in result.stdout
     assert "epoch 5/5" in result.stdout and "img/s" in result.stdout
     assert result.stdout.count("eval  top1") == 3  # after epochs 2 and 4, and the final one
+    assert (out / "model.keras").exists() and (out / "config.yaml").exists()
+    tags = _event_tags(out / "logs")
+    for tag in ("train/loss", "train/lr", "train/images_per_second", "train/top1", "eval/top1"):
+        assert tag in tags, sorted(tags)
+
+
+def _event_tags(log_dir):
+    import tensorflow as tf
+
+    tags = set()
+    for path in log_dir.glob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            tags.update(value.tag for value in event.summary.value)
+    return tags
 
 
 def test_missing_data_dir_stops_with_one_line(tmp_path):
