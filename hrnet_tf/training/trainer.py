@@ -32,7 +32,7 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from hrnet_tf.training.checkpoints import CheckpointKeeper
-from hrnet_tf.training.config import config_to_dict, load_config, save_config
+from hrnet_tf.training.config import DataError, config_to_dict, load_config, save_config
 from hrnet_tf.training.distribute import worker_info
 from hrnet_tf.training.optimizers import build_optimizer, coupled_weight_decay, loss_scale
 from hrnet_tf.training.schedules import schedule_from_config
@@ -167,6 +167,9 @@ class Trainer:
         def replica_step(batch):
             inputs, targets, sample_weight = _unpack(batch)
             loss, grads, metrics = gradients(inputs, targets, sample_weight)
+            # Variables the loss does not reach get no update at all (as in PyTorch).
+            used = [(g, v) for g, v in zip(grads, variables, strict=True) if g is not None]
+            grads, used_variables = [g for g, _ in used], [v for _, v in used]
             context = tf.distribute.get_replica_context()
             if context.num_replicas_in_sync > 1:
                 grads = context.all_reduce(tf.distribute.ReduceOp.SUM, grads)
@@ -176,9 +179,9 @@ class Trainer:
                 # PyTorch SGD/Adam weight_decay: L2 on the (unscaled) gradient, every parameter.
                 grads = [
                     g + tf.cast(weight_decay * scale, g.dtype) * tf.cast(v, g.dtype)
-                    for g, v in zip(grads, variables, strict=True)
+                    for g, v in zip(grads, used_variables, strict=True)
                 ]
-            optimizer.apply(grads, variables)
+            optimizer.apply(grads, used_variables)
             return loss, grad_norm, metrics
 
         @tf.function
@@ -246,7 +249,7 @@ class Trainer:
         self._prepare_out_dir()
         steps_per_epoch = t.steps_per_epoch or int(self.task.steps_per_epoch(config))
         if steps_per_epoch < 1:
-            raise ValueError(
+            raise DataError(
                 f"an epoch has {steps_per_epoch} steps: fewer training examples than "
                 f"train.batch_size={t.batch_size}"
             )

@@ -130,3 +130,32 @@ def test_clipping_uses_the_global_norm(tmp_path):
                                       "train.weight_decay=0", f"train.clip_norm={clip}"], steps=1)
     for a, b in zip(got, expected, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+class _TwoHeadTask(_LinearTask):
+    """A second head the loss never reaches: PyTorch leaves such parameters untouched."""
+
+    def build_model(self, config):
+        import keras
+
+        inputs = keras.Input((3,))
+        used = keras.layers.Dense(2, name="used")(inputs)
+        unused = keras.layers.Dense(2, name="unused")(inputs)
+        return keras.Model(inputs, {"used": used, "unused": unused})
+
+    def loss(self, targets, outputs, sample_weight=None):
+        return super().loss(targets, outputs["used"], sample_weight)
+
+
+def test_parameters_without_gradient_are_not_updated(tmp_path):
+    from hrnet_tf.training.trainer import Trainer
+
+    config = load_config(None, _LinearConfig, ["train.batch_size=8", "train.weight_decay=0.1"])
+    trainer = Trainer(_TwoHeadTask(), config, tmp_path)
+    trainer._build(steps_per_epoch=3)
+    before = {w.path: np.asarray(w) for w in trainer.model.weights}
+    step = trainer._make_step(8)
+    step(iter(trainer._epoch_dataset(0, 0)))
+    for w in trainer.model.weights:
+        changed = not np.array_equal(before[w.path], np.asarray(w))
+        assert changed == w.path.startswith("used"), w.path
