@@ -3,6 +3,11 @@
 The trainer all-reduces the gradients itself (once, before clipping and weight decay, so that both
 see the global gradient), so the Keras optimizers here skip their own all-reduce.
 
+SGD is PyTorch's form (`TorchSGD`): the momentum buffer accumulates raw gradients and the learning
+rate scales the step, so a learning-rate change (multistep drops, per-iteration poly) takes effect at
+once. Keras' SGD folds the learning rate into its velocity and would keep stepping with the old rate
+for a few dozen iterations after each drop.
+
 Weight decay follows the recipe's PyTorch optimizer:
 
 * ``sgd`` and ``adam``: L2 on the gradient (``grad += weight_decay * param`` before momentum /
@@ -13,8 +18,44 @@ Weight decay follows the recipe's PyTorch optimizer:
 """
 
 import keras
+from keras import ops
 
 _CLASSES = {}
+
+
+class TorchSGD(keras.optimizers.Optimizer):
+    """``torch.optim.SGD`` (dampening 0): ``buf = momentum * buf + g``; ``w -= lr * buf`` or, with
+    Nesterov, ``w -= lr * (g + momentum * buf)``. Weight decay is left to the caller (coupled L2)."""
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, name="torch_sgd", **kwargs):
+        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+        self.momentum = momentum
+        self.nesterov = nesterov
+
+    def build(self, variables):
+        if self.built:
+            return
+        super().build(variables)
+        self.buffers = (
+            [self.add_variable_from_reference(v, "momentum_buffer") for v in variables]
+            if self.momentum
+            else []
+        )
+
+    def update_step(self, gradient, variable, learning_rate):
+        lr = ops.cast(learning_rate, variable.dtype)
+        gradient = ops.cast(gradient, variable.dtype)
+        step = gradient
+        if self.momentum:
+            buf = self.buffers[self._get_variable_index(variable)]
+            self.assign(buf, buf * self.momentum + gradient)
+            step = gradient + buf * self.momentum if self.nesterov else buf
+        self.assign_sub(variable, step * lr)
+
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
 
 
 def _caller_reduces(cls):
@@ -46,7 +87,7 @@ def build_optimizer(train_config, learning_rate):
     t = train_config
     clip = {"global_clipnorm": t.clip_norm} if t.clip_norm > 0 else {}
     if t.optimizer == "sgd":
-        opt = _caller_reduces(keras.optimizers.SGD)(
+        opt = _caller_reduces(TorchSGD)(
             learning_rate=learning_rate, momentum=t.momentum, nesterov=t.nesterov, **clip
         )
     elif t.optimizer == "adam":
@@ -80,4 +121,4 @@ def loss_scale(optimizer):
     return 1.0
 
 
-__all__ = ["build_optimizer", "coupled_weight_decay", "loss_scale"]
+__all__ = ["TorchSGD", "build_optimizer", "coupled_weight_decay", "loss_scale"]

@@ -58,8 +58,7 @@ def _gradient(w, b):
 def _trainer_weights(tmp_path, overrides, steps=3):
     from hrnet_tf.training.trainer import Trainer
 
-    config = load_config(None, _LinearConfig, ["train.batch_size=8", "train.schedule=constant",
-                                                *overrides])
+    config = load_config(None, _LinearConfig, ["train.batch_size=8", "train.schedule=constant", *overrides])
     trainer = Trainer(_LinearTask(), config, tmp_path)
     trainer._build(steps_per_epoch=3)
     step = trainer._make_step(8)
@@ -86,10 +85,52 @@ def test_sgd_nesterov_with_coupled_weight_decay(tmp_path):
         s["buf"] = g if t == 1 else momentum * s["buf"] + g
         return p - lr * (g + momentum * s["buf"])  # nesterov=True
 
-    got = _trainer_weights(tmp_path, [f"train.lr={lr}", "train.optimizer=sgd",
-                                      f"train.momentum={momentum}", "train.nesterov=true",
-                                      f"train.weight_decay={wd}"])
+    got = _trainer_weights(
+        tmp_path,
+        [
+            f"train.lr={lr}",
+            "train.optimizer=sgd",
+            f"train.momentum={momentum}",
+            "train.nesterov=true",
+            f"train.weight_decay={wd}",
+        ],
+    )
     for a, b in zip(got, _reference(torch_sgd), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_sgd_momentum_follows_a_learning_rate_drop_at_once(tmp_path):
+    """PyTorch applies the new rate to the whole momentum buffer on the step after a drop (Keras'
+    SGD would keep stepping with the old rate folded into its velocity)."""
+    momentum, steps = 0.9, 3
+    rates = [0.1, 0.01, 0.01]  # multistep: x0.1 after the first iteration
+
+    def torch_sgd(p, g, s, t):
+        s["buf"] = g if t == 1 else momentum * s["buf"] + g
+        return p - rates[t - 1] * s["buf"]
+
+    overrides = [
+        "train.lr=0.1",
+        "train.optimizer=sgd",
+        f"train.momentum={momentum}",
+        "train.nesterov=false",
+        "train.weight_decay=0",
+        "train.schedule=multistep",
+        "train.lr_factor=0.1",
+        "train.epochs=3",
+        "train.lr_steps=[1]",
+    ]
+    from hrnet_tf.training.trainer import Trainer
+
+    config = load_config(None, _LinearConfig, ["train.batch_size=8", *overrides])
+    trainer = Trainer(_LinearTask(), config, tmp_path)
+    trainer._build(steps_per_epoch=1)
+    step = trainer._make_step(8)
+    iterator = iter(trainer._epoch_dataset(0, 0))
+    for _ in range(steps):
+        step(iterator)
+    got = [np.asarray(v) for v in trainer.model.get_weights()]
+    for a, b in zip(got, _reference(torch_sgd, steps), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
@@ -107,8 +148,9 @@ def test_adam_coupled_and_adamw_decoupled(tmp_path, name):
         m_hat, v_hat = s["m"] / (1 - b1**t), s["v"] / (1 - b2**t)
         return p - lr * m_hat / (np.sqrt(v_hat) + eps)
 
-    got = _trainer_weights(tmp_path, [f"train.lr={lr}", f"train.optimizer={name}",
-                                      f"train.weight_decay={wd}"])
+    got = _trainer_weights(
+        tmp_path, [f"train.lr={lr}", f"train.optimizer={name}", f"train.weight_decay={wd}"]
+    )
     for a, b in zip(got, _reference(torch_adam), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
@@ -123,11 +165,19 @@ def test_clipping_uses_the_global_norm(tmp_path):
     # Plain SGD with clipping, one step (the global norm spans both tensors).
     state = {"params": [W0.astype(np.float64), B0.astype(np.float64)]}
     expected = [
-        clipped_sgd(p, g, state, 1)
-        for p, g in zip(state["params"], _gradient(*state["params"]), strict=True)
+        clipped_sgd(p, g, state, 1) for p, g in zip(state["params"], _gradient(*state["params"]), strict=True)
     ]
-    got = _trainer_weights(tmp_path, [f"train.lr={lr}", "train.momentum=0", "train.nesterov=false",
-                                      "train.weight_decay=0", f"train.clip_norm={clip}"], steps=1)
+    got = _trainer_weights(
+        tmp_path,
+        [
+            f"train.lr={lr}",
+            "train.momentum=0",
+            "train.nesterov=false",
+            "train.weight_decay=0",
+            f"train.clip_norm={clip}",
+        ],
+        steps=1,
+    )
     for a, b in zip(got, expected, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
 
