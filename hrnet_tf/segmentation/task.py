@@ -283,11 +283,7 @@ class SegmentationTask(Task):
             save_predictions=e.save_predictions, max_images=e.max_images,
         )
         self._report = report
-        self._out_dir = out_dir
-        flat = {"mIoU": report["mIoU"], "mIoU_present": report["mIoU_present"],
-                "pixel_accuracy": report["pixel_accuracy"]}
-        flat.update({f"IoU/{name}": v for name, v in report["per_class"].items()})
-        return flat
+        return report
 
     def on_run_end(self):
         lines = []
@@ -295,11 +291,6 @@ class SegmentationTask(Task):
         if skipped:
             lines.append(f"skipped {skipped} unpaired file(s) (data.on_bad=skip)")
         if self._report is not None:
-            # The trainer writes a flat metrics.json; replace it with the full report
-            # (mIoU, per_class, pixel accuracy, counts) that segmentation users expect.
-            path = os.path.join(self._out_dir, "metrics.json")
-            with open(path, "w") as f:
-                json.dump(self._report, f, indent=2)
             if self._report["skipped"]:
                 lines.append(f"skipped {self._report['skipped']} bad evaluation sample(s)")
             lines.append(f"mIoU {self._report['mIoU']:.4f} ({self._report['num_images']} images)")

@@ -113,7 +113,8 @@ class Task:
         return {}
 
     def evaluate(self, model, config, out_dir):
-        """Final evaluation; a flat dict of floats (written to ``OUT/metrics.json``)."""
+        """Final evaluation: a JSON-able dict written to ``OUT/metrics.json`` as is. Top-level
+        numbers are the headline (logged); nested sections (e.g. ``per_class``) go to TensorBoard."""
         return {}
 
     def on_run_end(self):

@@ -377,14 +377,15 @@ class Trainer:
         return keras.saving.load_model(saved_path, compile=False)
 
     def _evaluate(self, writer, global_step, saved_path=None):
+        """Runs the task's evaluation; its dict (nested sections allowed, e.g. per-class IoU) goes
+        to metrics.json as is, its numbers to TensorBoard, its top-level numbers to the log."""
         model = self._evaluation_model(saved_path)
-        metrics = {
-            k: float(v) for k, v in self.task.evaluate(model, self.config, self.out_dir).items()
-        }
-        if metrics:
-            self.log("eval  " + "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+        metrics = _plain(self.task.evaluate(model, self.config, self.out_dir))
+        headline = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
+        if headline:
+            self.log("eval  " + "  ".join(f"{k} {v:.4f}" for k, v in headline.items()))
         with writer.as_default(step=global_step):
-            for k, v in metrics.items():
+            for k, v in _numeric_leaves(metrics):
                 scalar_summary(f"eval/{k}", v, global_step)
         return metrics
 
@@ -402,6 +403,29 @@ class Trainer:
             self.log(line)
         self.log(f"done: {model_path}, {os.path.join(self.out_dir, 'metrics.json')}")
         return metrics
+
+
+def _plain(value):
+    """JSON-ready copy: numpy/TF scalars to Python numbers, nested dicts and lists kept."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (bool, str)) or value is None:
+        return value
+    if hasattr(value, "numpy"):
+        value = value.numpy()
+    if isinstance(value, (np.ndarray, np.generic)) and np.ndim(value) == 0:
+        value = value.item()
+    return value
+
+
+def _numeric_leaves(metrics, prefix=""):
+    for k, v in metrics.items():
+        if isinstance(v, dict):
+            yield from _numeric_leaves(v, f"{prefix}{k}/")
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            yield f"{prefix}{k}", float(v)
 
 
 def _diff(old, new, prefix=""):
