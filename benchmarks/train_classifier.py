@@ -1,5 +1,6 @@
-"""Training throughput of HRNet-Wxx-C: images/s of the trainer's step, with and without XLA, and
-timm's ``hrnet_w18`` in PyTorch on the same machine when timm is importable.
+"""Training throughput of HRNet-Wxx-C: images/s of the trainer's step, with and without XLA, beside
+PyTorch on the same machine: timm's ``hrnet_w18`` when timm is importable, else the official-structure
+PyTorch HRNet of ``benchmarks/torch_hrnet.py`` (same network, same key names; needs only torch).
 
     python benchmarks/train_classifier.py                   # W18-C, 224x224, batch 16, CPU
     python benchmarks/train_classifier.py --width 32 --steps 10 --batch 32
@@ -34,10 +35,16 @@ def _tf_images_per_second(width, size, batch, steps, warmup, jit):
             labels = rng.integers(0, 1000, batch).astype(np.int32)
             return tf.data.Dataset.from_tensors((images, labels)).repeat()
 
-    config = load_config(None, ClassificationConfig, [
-        f"model.width={width}", f"data.image_size={size}", f"train.batch_size={batch}",
-        f"train.jit_compile={str(jit).lower()}",
-    ])
+    config = load_config(
+        None,
+        ClassificationConfig,
+        [
+            f"model.width={width}",
+            f"data.image_size={size}",
+            f"train.batch_size={batch}",
+            f"train.jit_compile={str(jit).lower()}",
+        ],
+    )
     messages = []
     trainer = Trainer(RandomImages(), config, tempfile.mkdtemp(), log=messages.append)
     trainer._build(steps_per_epoch=1000)
@@ -53,17 +60,25 @@ def _tf_images_per_second(width, size, batch, steps, warmup, jit):
     return batch * steps / (time.perf_counter() - start), None
 
 
-def _timm_images_per_second(size, batch, steps, warmup):
+def _torch_images_per_second(width, size, batch, steps, warmup):
+    """PyTorch eager, channels_last, SGD + Nesterov + weight decay as in the official recipe."""
+    try:
+        import torch
+    except ImportError:
+        return None, None, "PyTorch column skipped: torch is not importable"
+    torch.manual_seed(0)
+    torch.set_num_threads(os.cpu_count() or 1)
     try:
         import timm
-        import torch
-    except ImportError as e:
-        return None, f"PyTorch column skipped: {e.name} is not importable"
-    torch.manual_seed(0)
-    model = timm.create_model("hrnet_w18", num_classes=1000).train()
-    model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True,
-                                weight_decay=1e-4)
+
+        model, source = timm.create_model(f"hrnet_w{width}", num_classes=1000), f"timm hrnet_w{width}"
+    except Exception:  # timm missing, or it fails to import without torchvision
+        from benchmarks.torch_hrnet import HRNet
+        from hrnet_tf.models.specs import resolve_spec
+
+        model, source = HRNet(resolve_spec(width), "classification", 1000), "official-structure HRNet"
+    model = model.train().to(memory_format=torch.channels_last)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-4)
     images = torch.randn(batch, 3, size, size).to(memory_format=torch.channels_last)
     labels = torch.randint(0, 1000, (batch,))
     loss_fn = torch.nn.CrossEntropyLoss()
@@ -73,14 +88,14 @@ def _timm_images_per_second(size, batch, steps, warmup):
         loss = loss_fn(model(images), labels)
         loss.backward()
         optimizer.step()
-        return float(loss)
+        return float(loss.detach())
 
     for _ in range(warmup):
         step()
     start = time.perf_counter()
     for _ in range(steps):
         step()
-    return batch * steps / (time.perf_counter() - start), None
+    return batch * steps / (time.perf_counter() - start), source, None
 
 
 def main(argv=None):
@@ -95,24 +110,23 @@ def main(argv=None):
     import tensorflow as tf
 
     device = "GPU" if tf.config.list_physical_devices("GPU") else f"CPU ({os.cpu_count()} cores)"
-    print(f"HRNet-W{args.width}-C training, {args.size}x{args.size}, batch {args.batch}, "
-          f"{args.steps} timed steps after {args.warmup} warm-up, {device}")
+    print(
+        f"HRNet-W{args.width}-C training, {args.size}x{args.size}, batch {args.batch}, "
+        f"{args.steps} timed steps after {args.warmup} warm-up, {device}"
+    )
     rows = {}
     for jit in (False, True):
-        ips, note = _tf_images_per_second(args.width, args.size, args.batch, args.steps,
-                                          args.warmup, jit)
+        ips, note = _tf_images_per_second(args.width, args.size, args.batch, args.steps, args.warmup, jit)
         label = f"hrnet_tf, jit_compile={jit}"
         rows[label] = ips
-        print(f"  {label:32s} " + (f"{ips:8.2f} images/s" if ips else f"n/a ({note})"),
-              flush=True)
-    if str(args.width) == "18":
-        ips, note = _timm_images_per_second(args.size, args.batch, args.steps, args.warmup)
-        rows["timm hrnet_w18"] = ips
-        print(f"  {'timm hrnet_w18 (PyTorch)':32s} "
-              + (f"{ips:8.2f} images/s" if ips else f"n/a ({note})"))
-        base = rows["hrnet_tf, jit_compile=False"]
-        if ips and base:
-            print(f"  ratio hrnet_tf / timm: {base / ips:.2f}")
+        print(f"  {label:32s} " + (f"{ips:8.2f} images/s" if ips else f"n/a ({note})"), flush=True)
+    ips, source, note = _torch_images_per_second(args.width, args.size, args.batch, args.steps, args.warmup)
+    label = f"PyTorch eager ({source})" if source else "PyTorch eager"
+    print(f"  {label:32s} " + (f"{ips:8.2f} images/s" if ips else f"n/a ({note})"))
+    for jit in (False, True):
+        ours = rows[f"hrnet_tf, jit_compile={jit}"]
+        if ips and ours:
+            print(f"  time ratio hrnet_tf (jit_compile={jit}) / PyTorch: {ips / ours:.2f}")
     return 0
 
 

@@ -255,7 +255,19 @@ class ClassificationTask(Task):
 
     # -- evaluation -----------------------------------------------------------------------------
     def evaluate(self, model, config, out_dir):
-        return evaluate_classifier(model, self.eval_dataset(config))
+        metrics = evaluate_classifier(model, self.eval_dataset(config))
+        if config.data.format != "tfrecord":
+            # Files that pass the header/end-marker check but fail in the decoder are dropped by
+            # the pipeline; count them here so that they are reported, not silently missing.
+            listing = self._listing(config, "val")
+            undecodable = len(listing.paths) - int(metrics["examples"])
+            if undecodable > 0:
+                metrics["undecodable"] = undecodable
+                self._reports["val_undecodable"] = (
+                    f"{listing.root}: {undecodable} image(s) could not be decoded and are left out "
+                    "of top1/top5"
+                )
+        return metrics
 
     def on_run_end(self):
         return list(self._reports.values())
