@@ -17,6 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from hrnet_tf.pose.task import COCO_CONFIG, PoseTask  # noqa: E402
 from hrnet_tf.training.cli import main  # noqa: E402
+from hrnet_tf.training.config import DataError  # noqa: E402
 
 
 def run(argv=None):
@@ -28,6 +29,9 @@ def run(argv=None):
         argv = ["--config", COCO_CONFIG, *argv]
     try:
         return main(PoseTask(), argv)
+    except DataError as e:  # found while reading the annotations, before training starts
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     except Exception as e:  # an unreadable image found inside tf.data: report its one line
         import tensorflow as tf
 

@@ -10,7 +10,7 @@ import hrnet_tf
 from hrnet_tf.pose import predict
 from hrnet_tf.pose.coco import load_coco
 from hrnet_tf.pose.evaluate import coco_keypoint_eval, select_results
-from hrnet_tf.pose.synthetic import make_synthetic_coco
+from hrnet_tf.pose.synthetic import JOINT_COLORS, make_synthetic_coco
 
 
 @pytest.fixture(scope="module")
@@ -33,16 +33,21 @@ def test_synthetic_dataset_reads_back_and_scores_ap_one(synthetic_root):
     assert dets.size >= 8
 
 
-def test_synthetic_keypoints_lie_on_the_drawn_figure(synthetic_root):
+def test_synthetic_keypoints_lie_on_their_joint_dots(synthetic_root):
     records = load_coco(synthetic_root, "train2017", 0.75)
+    hits = []
     for i in range(records.size):
-        image = cv2.imread(str(records.image_paths[i]))
-        hsv = cv2.cvtColor(image, cv2.COLOR_BGR2HSV)
-        for (x, y), v in zip(records.joints[i], records.visible[i], strict=True):
-            if v and 1 <= x < image.shape[1] - 1 and 1 <= y < image.shape[0] - 1:
-                patch = hsv[int(y) - 1:int(y) + 2, int(x) - 1:int(x) + 2]
-                # joint dots are dark, face dots dark or saturated red/brown, never background
-                assert (patch[..., 2].min() < 150) or (patch[..., 1].max() > 120)
+        image = cv2.imread(str(records.image_paths[i]))[:, :, ::-1].astype(int)
+        for j in range(5, 17):
+            x, y = np.round(records.joints[i, j]).astype(int)
+            if records.visible[i, j] and 1 <= x < image.shape[1] - 1 and 1 <= y < image.shape[0] - 1:
+                patch = image[y - 1:y + 2, x - 1:x + 2].reshape(-1, 3)
+                # of all joint-dot colours, the nearest is this joint type's (left = right)
+                distance = {k: np.abs(patch - np.array(c)).sum(axis=1).min()
+                            for k, c in JOINT_COLORS.items()}
+                hits.append(min(distance, key=distance.get) == j - (j - 5) % 2)
+    # dots of 1-2 px radius in small JPEGs, sometimes overlapping: nearly all, not all
+    assert len(hits) > 50 and np.mean(hits) > 0.9
 
 
 def test_predict_cli_writes_png_and_json(synthetic_root, tmp_path, capsys):
