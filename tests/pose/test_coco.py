@@ -53,9 +53,9 @@ def test_detection_records(coco_mini):
     assert np.all(records.visible == 1) and np.all(records.joints == 0)
 
 
-def _load_rgb(path):
+def _load_rgb(path, dtype=np.float32):
     return cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION),
-                        cv2.COLOR_BGR2RGB).astype(np.float32)
+                        cv2.COLOR_BGR2RGB).astype(dtype)
 
 
 @pytest.mark.parametrize("rotation,flip", [(0.0, False), (30.0, True), (-70.0, False)])
@@ -64,7 +64,7 @@ def test_crops_and_targets_match_official(coco_mini, rotation, flip):
     codec = PoseCodec((192, 256), sigma=2.0, keypoints=COCO)
     pipeline = PosePipeline(codec)
     for i in (0, 3, 7):
-        image = _load_rgb(records.image_paths[i])
+        image = _load_rgb(records.image_paths[i], np.uint8)  # warped in uint8, as officially
         scale = records.scales[i] * 0.9
         # the reference reads with cv2 and warps with cv2.warpAffine; ours decodes in TF
         crop, heatmaps, weights = ref.crop_sample(
@@ -74,7 +74,9 @@ def test_crops_and_targets_match_official(coco_mini, rotation, flip):
             read_image(str(records.image_paths[i])), records.joints[i], records.visible[i],
             records.centers[i], scale, rotation, flip)
         ours_pixels = ours.numpy() * np.array(IMAGENET_STD) * 255 + np.array(IMAGENET_MEAN) * 255
-        assert np.abs(ours_pixels - crop).max() < 0.1
+        # cv2 interpolates uint8 in fixed point (1/32 px, 2^-10 weights): within one grey level
+        assert np.abs(ours_pixels - crop).max() < 1.01
+        assert np.abs(ours_pixels - crop).mean() < 0.6
         np.testing.assert_allclose(targets["target_weight"].numpy(), weights)
         np.testing.assert_allclose(targets["heatmaps"].numpy().transpose(2, 0, 1), heatmaps,
                                    atol=1e-5)
