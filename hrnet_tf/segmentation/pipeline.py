@@ -31,6 +31,7 @@ printed to stderr.
 """
 
 import re
+import sys
 
 import numpy as np
 import tensorflow as tf
@@ -260,7 +261,7 @@ def _checked_dataset(pairs, info, on_bad):
 
 def _print_skip(problem):
     with tf.control_dependencies(
-        [tf.print("skipped bad sample:", problem, output_stream="file://stderr")]
+        [tf.print("skipped bad sample:", problem, output_stream=sys.stderr)]
     ):
         return tf.constant(True)
 
