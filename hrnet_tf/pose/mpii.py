@@ -111,7 +111,7 @@ def read_gt_mat(path):
         from scipy.io import loadmat
     except ImportError:
         raise DatasetError(f"{path}: reading the MPII .mat ground truth needs scipy "
-                           "(pip install scipy)") from None
+                           "(pip install 'hrnet_tf[mpii]')") from None
     if not os.path.isfile(path):
         raise DatasetError(f"file not found: {path}")
     try:
