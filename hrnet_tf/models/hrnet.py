@@ -24,6 +24,14 @@ def _inputs(input_shape, input_tensor=None):
     return keras.Input(shape=tuple(input_shape), name="image")
 
 
+def _trunk(width, input_shape, input_tensor, upsample_method, **trunk_kwargs):
+    """(image input, list of stage-4 outputs) for a constructor."""
+    inputs = _inputs(input_shape, input_tensor)
+    spec = resolve_spec(width)
+    features = hrnet_trunk(inputs, spec, upsample_method=check_method(upsample_method), **trunk_kwargs)
+    return inputs, features
+
+
 def _finish(inputs, outputs, name, weights):
     model = keras.Model(inputs, outputs, name=name)
     if weights is not None:
@@ -70,12 +78,11 @@ def HRNetV1(
       weights: None, or a local ``.weights.h5`` / official ``.pth`` / ``.safetensors`` file.
       bn_momentum: Keras convention (PyTorch 0.1 -> 0.9). sync_bn: synchronized BN under tf.distribute.
     """
-    spec = resolve_spec(width)
-    inputs = _inputs(input_shape, input_tensor)
-    features = hrnet_trunk(
-        inputs,
-        spec,
-        upsample_method=check_method(upsample_method),
+    inputs, features = _trunk(
+        width,
+        input_shape,
+        input_tensor,
+        upsample_method,
         multi_scale_output=False,
         bn_momentum=bn_momentum,
         sync_bn=sync_bn,
@@ -107,15 +114,8 @@ def HRNetV2(
     (HRNet-OCR checkpoints). ``bn_momentum`` 0.99 is the official segmentation BN momentum (0.01 in
     PyTorch's convention).
     """
-    spec = resolve_spec(width)
-    check_method(upsample_method)
-    inputs = _inputs(input_shape, input_tensor)
-    features = hrnet_trunk(
-        inputs,
-        spec,
-        upsample_method=upsample_method,
-        bn_momentum=bn_momentum,
-        sync_bn=sync_bn,
+    inputs, features = _trunk(
+        width, input_shape, input_tensor, upsample_method, bn_momentum=bn_momentum, sync_bn=sync_bn
     )
     x = UpsampleConcat(upsample_method, name="concat")(features)
     if num_classes is not None:
@@ -143,14 +143,8 @@ def HRNetV2p(
     fuses with nearest upsampling by fixed factors, so image sizes must be multiples of 32 (detectors
     pad to that); pass ``upsample_method="bilinear"`` for arbitrary sizes.
     """
-    spec = resolve_spec(width)
-    inputs = _inputs(input_shape, input_tensor)
-    features = hrnet_trunk(
-        inputs,
-        spec,
-        upsample_method=check_method(upsample_method),
-        bn_momentum=bn_momentum,
-        sync_bn=sync_bn,
+    inputs, features = _trunk(
+        width, input_shape, input_tensor, upsample_method, bn_momentum=bn_momentum, sync_bn=sync_bn
     )
     pyramid = HRFPN(out_channels, pooling=pooling, name="neck")(features)
     return _finish(inputs, pyramid, name or f"hrnet_v2p_{spec_name(width)}", weights)
@@ -175,14 +169,8 @@ def HRNetClassifier(
     ``head_conv_bias=False`` matches the SSLD checkpoints (bias-free head convs). ``num_classes=None``
     returns the pooled 2048-d features; ``include_top=False`` the 2048-channel stride-32 map.
     """
-    spec = resolve_spec(width)
-    inputs = _inputs(input_shape, input_tensor)
-    features = hrnet_trunk(
-        inputs,
-        spec,
-        upsample_method=check_method(upsample_method),
-        bn_momentum=bn_momentum,
-        sync_bn=sync_bn,
+    inputs, features = _trunk(
+        width, input_shape, input_tensor, upsample_method, bn_momentum=bn_momentum, sync_bn=sync_bn
     )
     x = classification_head(
         features,
