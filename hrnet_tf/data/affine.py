@@ -81,14 +81,15 @@ def warp_affine(image, matrix, output_size, interpolation="BILINEAR", fill_value
     """``cv2.warpAffine(image, matrix, output_size)`` for one [H, W, C] image, in TF ops.
 
     ``matrix`` maps source to output pixels (the cv2 convention); the result is float32
-    [output_height, output_width, C], zeros where the crop leaves the image. A uint8 image is
-    warped in uint8, as ``cv2.warpAffine`` does on ``cv2.imread`` output (within one grey level
-    of it) and 2.5x faster than converting the whole image to float first.
+    [output_height, output_width, C], zeros where the crop leaves the image. A uint8 image (what
+    the official code warps: ``cv2.imread`` output) gives whole grey levels rounded to nearest, as
+    ``cv2.warpAffine`` does; TF's own uint8 kernel truncates, a bias of half a grey level, and is
+    slower than warping in float32 and rounding.
     """
     out_w, out_h = int(output_size[0]), int(output_size[1])
     image = tf.convert_to_tensor(image)
-    if image.dtype != tf.uint8:
-        image = tf.cast(image, tf.float32)
+    integer_input = image.dtype == tf.uint8
+    image = tf.cast(image, tf.float32)
     to_source = invert_affine(tf.cast(matrix, tf.float32))
     transform = tf.concat([tf.reshape(to_source, [6]), tf.zeros([2])], axis=0)
     warped = tf.raw_ops.ImageProjectiveTransformV3(
@@ -99,4 +100,4 @@ def warp_affine(image, matrix, output_size, interpolation="BILINEAR", fill_value
         interpolation=interpolation,
         fill_mode="CONSTANT",
     )
-    return tf.cast(warped[0], tf.float32)
+    return tf.round(warped[0]) if integer_input else warped[0]

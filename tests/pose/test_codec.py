@@ -54,6 +54,20 @@ def test_warp_affine_matches_cv2():
         assert np.abs(ours - expected).max() < 0.05
 
 
+def test_warp_affine_of_uint8_rounds_like_cv2():
+    # The official crop warps cv2.imread's uint8 image; cv2 rounds to the nearest grey level.
+    image = cv2.resize(RNG.uniform(0, 255, (15, 20, 3)), (160, 120), interpolation=cv2.INTER_CUBIC)
+    image = np.clip(image, 0, 255).astype(np.uint8)
+    for center, scale, rot, _ in random_crops(10):
+        matrix = ref.get_affine_transform(center * 0.3, scale * 0.5, rot, (96, 128))
+        expected = cv2.warpAffine(image, matrix, (96, 128), flags=cv2.INTER_LINEAR).astype(np.float32)
+        difference = affine.warp_affine(image, matrix, (96, 128)).numpy() - expected
+        # cv2 interpolates in fixed point (1/32 px): a value near .5 may round the other way
+        assert np.abs(difference).max() <= 1.0
+        assert np.mean(difference != 0) < 0.05
+        assert abs(difference.mean()) < 0.01  # no bias (truncating would give -0.5)
+
+
 def test_flip_matrix_equals_flipping_pixels():
     image = RNG.uniform(0, 255, (50, 70, 3)).astype(np.float32)
     flipped = np.ascontiguousarray(image[:, ::-1])
