@@ -15,8 +15,13 @@ from keras import layers
 
 BN_EPSILON = 1e-5
 
-# kaiming_normal_(mode="fan_out", nonlinearity="relu"), the official classification init.
-CONV_INIT = keras.initializers.VarianceScaling(2.0, mode="fan_out", distribution="untruncated_normal")
+def conv_init():
+    """kaiming_normal_(mode="fan_out", nonlinearity="relu"), the official classification init.
+
+    A new instance per layer: a Keras 3 initializer draws from a seed fixed at construction, so one
+    shared instance would give every kernel of the same shape the same values.
+    """
+    return keras.initializers.VarianceScaling(2.0, mode="fan_out", distribution="untruncated_normal")
 
 
 def batch_norm(name, momentum=0.9, synchronized=False):
@@ -33,7 +38,7 @@ def batch_norm(name, momentum=0.9, synchronized=False):
     )
 
 
-def conv(filters, kernel_size, name, strides=1, use_bias=False, kernel_initializer=CONV_INIT):
+def conv(filters, kernel_size, name, strides=1, use_bias=False, kernel_initializer=None):
     """A Conv2D; 3x3 kernels with stride 1 use the (symmetric) "same" padding."""
     return layers.Conv2D(
         filters,
@@ -41,7 +46,7 @@ def conv(filters, kernel_size, name, strides=1, use_bias=False, kernel_initializ
         strides=strides,
         padding="same" if strides == 1 else "valid",
         use_bias=use_bias,
-        kernel_initializer=kernel_initializer,
+        kernel_initializer=kernel_initializer or conv_init(),
         name=name,
     )
 

@@ -3,7 +3,7 @@
 from keras import layers
 
 from hrnet_tf.layers.blocks import block_class
-from hrnet_tf.layers.common import CONV_INIT, batch_norm
+from hrnet_tf.layers.common import batch_norm, conv_init
 from hrnet_tf.layers.hr_module import HighResolutionModule, TransitionLayer
 
 
@@ -12,7 +12,7 @@ def stem(x, channels=64, bn_momentum=0.9, sync_bn=False):
     for i in (1, 2):
         x = layers.ZeroPadding2D(1, name=f"stem_pad{i}")(x)
         x = layers.Conv2D(
-            channels, 3, strides=2, use_bias=False, kernel_initializer=CONV_INIT, name=f"conv{i}"
+            channels, 3, strides=2, use_bias=False, kernel_initializer=conv_init(), name=f"conv{i}"
         )(x)
         x = batch_norm(f"bn{i}", bn_momentum, sync_bn)(x)
         x = layers.ReLU(name=f"relu{i}")(x)

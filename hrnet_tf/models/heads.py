@@ -4,11 +4,14 @@ import keras
 from keras import layers, ops
 
 from hrnet_tf.layers.blocks import Bottleneck
-from hrnet_tf.layers.common import CONV_INIT, ConvBN, batch_norm
+from hrnet_tf.layers.common import ConvBN, batch_norm, conv_init
 from hrnet_tf.layers.resize import check_method, upsample
 
-# Official pose/segmentation heads start from N(0, 0.001) weights and zero bias.
-HEAD_INIT = keras.initializers.RandomNormal(stddev=0.001)
+
+def head_init():
+    """Official pose/segmentation heads start from N(0, 0.001) weights (and zero bias); a new
+    instance per layer, as with :func:`hrnet_tf.layers.common.conv_init`."""
+    return keras.initializers.RandomNormal(stddev=0.001)
 
 
 @keras.saving.register_keras_serializable(package="hrnet_tf")
@@ -40,7 +43,7 @@ def pose_head(x, num_outputs, final_conv_kernel=1):
         num_outputs,
         final_conv_kernel,
         padding="same",
-        kernel_initializer=HEAD_INIT,
+        kernel_initializer=head_init(),
         name="final_layer",
     )(x)
 
@@ -48,14 +51,14 @@ def pose_head(x, num_outputs, final_conv_kernel=1):
 def segmentation_head(x, num_classes, bn_momentum=0.99, sync_bn=False, final_conv_kernel=1):
     """``last_layer``: 1x1 conv-BN-ReLU at full concat width, then a conv to class logits."""
     width = x.shape[-1]
-    x = layers.Conv2D(width, 1, kernel_initializer=HEAD_INIT, name="last_layer.0")(x)
+    x = layers.Conv2D(width, 1, kernel_initializer=head_init(), name="last_layer.0")(x)
     x = batch_norm("last_layer.1", bn_momentum, sync_bn)(x)
     x = layers.ReLU(name="last_layer.2")(x)
     return layers.Conv2D(
         num_classes,
         final_conv_kernel,
         padding="same",
-        kernel_initializer=HEAD_INIT,
+        kernel_initializer=head_init(),
         name="last_layer.3",
     )(x)
 
@@ -106,13 +109,13 @@ class HRFPN(layers.Layer):
             raise ValueError(f"HRFPN pooling must be 'avg' or 'max', got {pooling!r}")
         self.concat = UpsampleConcat("bilinear", name="concat")
         self.reduction_conv = layers.Conv2D(
-            out_channels, 1, kernel_initializer=CONV_INIT, name="reduction_conv.0"
+            out_channels, 1, kernel_initializer=conv_init(), name="reduction_conv.0"
         )
         pool = layers.AveragePooling2D if self.pooling == "avg" else layers.MaxPooling2D
         self.pools = [pool(2**i, strides=2**i, name=f"pool{i}") for i in range(1, num_outs)]
         self.fpn_convs = [
             layers.Conv2D(
-                out_channels, 3, padding="same", kernel_initializer=CONV_INIT, name=f"fpn_convs.{i}"
+                out_channels, 3, padding="same", kernel_initializer=conv_init(), name=f"fpn_convs.{i}"
             )
             for i in range(num_outs)
         ]

@@ -221,3 +221,24 @@ def test_training_step_compiles_under_xla_with_nearest_fusion():
         return tape.gradient(loss, model.trainable_variables)
 
     assert all(g is not None for g in grads(x))
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: hrnet_tf.HRNetV1("18-small-v1", input_shape=(64, 64, 3)),
+        lambda: hrnet_tf.HRNetV2p("tiny", input_shape=(64, 64, 3)),
+        lambda: hrnet_tf.HRNetClassifier("tiny", num_classes=5, input_shape=(64, 64, 3)),
+    ],
+)
+def test_every_kernel_starts_from_its_own_random_draw(build):
+    # One shared Keras 3 initializer instance hands every same-shaped kernel the same values
+    # (41 of W18-small-v1's 59 kernels were copies), which symmetric training never undoes.
+    kernels = [w.numpy() for w in build().weights if w.path.endswith("kernel")]
+    fingerprints = {(k.shape, k.tobytes()) for k in kernels}
+    assert len(fingerprints) == len(kernels)
+    # and the official scale: kaiming normal, fan-out, for the trunk's 3x3 convs
+    trunk = [k for k in kernels if k.shape[:2] == (3, 3) and k.size > 10_000]
+    for kernel in trunk:
+        fan_out = kernel.shape[0] * kernel.shape[1] * kernel.shape[3]
+        assert np.std(kernel) == pytest.approx(np.sqrt(2.0 / fan_out), rel=0.1)
