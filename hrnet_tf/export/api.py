@@ -223,13 +223,14 @@ def export_model(
         x = normalize_uint8(check_images).numpy()
         expected = np.asarray(model(x, training=False))
         if fmt == "tflite":
-            from hrnet_tf.export.tflite import make_interpreter, run_tflite
+            from hrnet_tf.export.tflite import make_interpreter, run_tflite, xnnpack_partitions
 
             calibration = normalize_uint8(images).numpy() if quantize == "int8" else None
             data = convert_to_tflite(static, quantize, calibration, size)
             os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
             Path(out).write_bytes(data)
             got = run_tflite(make_interpreter(data, num_threads), x)
+            report["xnnpack_partitions"] = xnnpack_partitions(make_interpreter(data, num_threads))
             report["operators"] = operator_codes(data)
             report["non_builtin_ops"] = custom_ops(data)
             report["calibration_images"] = len(images) if quantize == "int8" else 0

@@ -86,6 +86,17 @@ def make_interpreter(model_path_or_bytes, num_threads=2):
     return Interpreter(model_path=os.fspath(model_path_or_bytes), num_threads=num_threads)
 
 
+def xnnpack_partitions(interpreter):
+    """How many XNNPACK delegate partitions an Interpreter runs: 1 when the whole graph is delegated.
+
+    Every op XNNPACK does not take cuts the graph; the cut ops run on TFLite's reference kernels
+    between partitions. Read from the execution plan after ``allocate_tensors`` (ai-edge-litert has
+    no public accessor for it), where each partition is one ``DELEGATE`` node.
+    """
+    interpreter.allocate_tensors()
+    return sum(op["op_name"] == "DELEGATE" for op in interpreter._get_ops_details())
+
+
 def run_tflite(interpreter, images):
     """Runs a single-input, single-output TFLite model on a batch, one image at a time.
 

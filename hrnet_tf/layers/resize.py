@@ -67,11 +67,29 @@ def upsample(x, factor, method="nearest", target=None):
 
 
 def repeat_pixels(x, factor):
-    """Nearest-neighbour upsampling by an integer factor: each pixel becomes a factor x factor block."""
-    _, h, w, c = ops.shape(x)
-    blocks = ops.reshape(x, (-1, h, 1, w, 1, c))
-    blocks = ops.broadcast_to(blocks, (ops.shape(x)[0], h, factor, w, factor, c))
-    return ops.reshape(blocks, (-1, h * factor, w * factor, c))
+    """Nearest-neighbour upsampling by an integer factor: each pixel becomes a factor x factor block.
+
+    Built from 4-D concatenations and reshapes only: concatenating ``k`` copies along channels and
+    reading the result as ``k`` times as many columns repeats every column; the same along the
+    width, read as rows, repeats every row. TFLite's XNNPACK delegate takes both ops (concatenations
+    of at most 4 inputs, hence factor 8 as 4 then 2), while ``RESIZE_NEAREST_NEIGHBOR`` and
+    ``BROADCAST_TO`` would split the graph into partitions with reference kernels between them.
+    """
+    for k in _repeat_steps(factor):
+        _, h, w, c = ops.shape(x)
+        columns = ops.reshape(ops.concatenate([x] * k, axis=-1), (-1, h, w * k, c))
+        x = ops.reshape(ops.concatenate([columns] * k, axis=2), (-1, h * k, w * k, c))
+    return x
+
+
+def _repeat_steps(factor):
+    """``factor`` as a product of steps of at most 4 where possible: 8 -> [4, 2], 6 -> [3, 2]."""
+    steps = []
+    while factor > 1:
+        step = next((k for k in (4, 3, 2) if factor % k == 0), factor)
+        steps.append(step)
+        factor //= step
+    return steps
 
 
 def _lerp_axis(x, out_len, axis):

@@ -45,6 +45,9 @@ def test_fp32_tflite_matches_keras_and_uses_builtin_ops_only(tmp_path, pose_mode
     assert report["non_builtin_ops"] == []
     assert "CONV_2D" in report["operators"]
     assert not any(op.startswith("Flex") for op in report["operators"])
+    # XNNPACK takes the whole graph, nearest fusion upsampling (by 2, 4 and 8) included.
+    assert report["xnnpack_partitions"] == 1
+    assert {"RESIZE_NEAREST_NEIGHBOR", "BROADCAST_TO"}.isdisjoint(report["operators"])
     # Independent check of the written file, not of the report.
     x = normalize_uint8(images[4:]).numpy()
     want = np.asarray(model(x, training=False))
