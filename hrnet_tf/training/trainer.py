@@ -271,6 +271,7 @@ class Trainer:
         )
         train_step = self._make_step(t.batch_size)
         ckpt_every = max(0, t.checkpoint_every_steps)
+        images_per_s = None  # measured over windows of >= 1 s, carried across epochs
 
         while epoch < t.epochs:
             iterator = iter(self._epoch_dataset(epoch, step_in_epoch))
@@ -285,7 +286,6 @@ class Trainer:
             )
             sums, count, epoch_start, seen = {}, 0, time.perf_counter(), 0
             window_start, window_images = time.perf_counter(), 0
-            images_per_s = 0.0
             while step_in_epoch < steps_per_epoch:
                 try:
                     loss, grad_norm, metrics = train_step(iterator)
@@ -321,16 +321,16 @@ class Trainer:
                     images_per_s = window_images / max(now - window_start, 1e-9)
                     window_start, window_images = now, 0
                 bar.update(1)
-                bar.set_postfix(
-                    loss=f"{loss_value:.4f}", img_s=f"{images_per_s:.1f}", refresh=False
-                )
+                rate = "-" if images_per_s is None else f"{images_per_s:.1f}"
+                bar.set_postfix(loss=f"{loss_value:.4f}", img_s=rate, refresh=False)
                 if self.is_chief and t.log_every_steps and global_step % t.log_every_steps == 0:
                     with writer.as_default(step=global_step):
                         scalar_summary("train/loss", loss_value, global_step)
                         scalar_summary("train/grad_norm", norm_value, global_step)
                         lr = float(self.schedule(global_step - 1))
                         scalar_summary("train/lr", lr, global_step)
-                        scalar_summary("train/images_per_second", images_per_s, global_step)
+                        if images_per_s is not None:
+                            scalar_summary("train/images_per_second", images_per_s, global_step)
                         for k, v in metrics.items():
                             scalar_summary(f"train/{k}", float(v), global_step)
                 if ckpt_every and global_step % ckpt_every == 0 and step_in_epoch < steps_per_epoch:
