@@ -1,0 +1,104 @@
+"""Where graph-mode inference time goes: per-op-type share of one model's forward pass.
+
+The model is built as in benchmarks/inference.py (random init, BN folded as in our exports), frozen
+to constants and run in a TF session with full tracing, so the numbers are those of the kernels
+Grappler actually schedules (fused Conv2D + bias + ReLU, etc.). Needs nothing beyond TensorFlow.
+
+    python benchmarks/profile_ops.py --model seg_w18s1 --batch 8
+    python benchmarks/profile_ops.py --model pose_w32 --batch 1 --runs 5 --threads 2
+"""
+
+import argparse
+import collections
+import os
+import statistics
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+MODELS = {
+    "pose_w18s1": ("pose", "18-small-v1", (256, 192)),
+    "pose_w18s2": ("pose", "18-small-v2", (256, 192)),
+    "pose_w32": ("pose", 32, (256, 192)),
+    "cls_w32": ("classification", 32, (224, 224)),
+    "seg_w18s1": ("segmentation", "18-small-v1", (512, 1024)),
+    "seg_w18s2": ("segmentation", "18-small-v2", (512, 1024)),
+}
+
+
+def build(name):
+    import hrnet_tf
+    from hrnet_tf.export import fold_batch_norm
+
+    task, width, (h, w) = MODELS[name]
+    if task == "pose":
+        model = hrnet_tf.HRNetV1(width, input_shape=(h, w, 3))
+    elif task == "classification":
+        model = hrnet_tf.HRNetClassifier(width, input_shape=(h, w, 3))
+    else:
+        model = hrnet_tf.HRNetV2(width, num_classes=19, input_shape=(h, w, 3))
+    return fold_batch_norm(model), (h, w)
+
+
+def op_times(model, input_hw, batch, runs, threads):
+    """{op type: [seconds per run, ...]} from ``runs`` traced session runs (after one warm-up)."""
+    import numpy as np
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2,
+    )
+
+    spec = tf.TensorSpec([batch, *input_hw, 3], tf.float32)
+    frozen = convert_variables_to_constants_v2(
+        tf.function(lambda x: model(x, training=False)).get_concrete_function(spec)
+    )
+    input_name, output_names = frozen.inputs[0].name, [t.name for t in frozen.outputs]
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.graph_util.import_graph_def(frozen.graph.as_graph_def(), name="")
+    op_type = {op.name: op.type for op in graph.get_operations()}
+    config = tf.compat.v1.ConfigProto(
+        intra_op_parallelism_threads=threads, inter_op_parallelism_threads=threads
+    )
+    x = np.random.default_rng(0).normal(size=spec.shape).astype(np.float32)
+    feeds = {input_name: x}
+    per_type = collections.defaultdict(list)
+    with tf.compat.v1.Session(graph=graph, config=config) as session:
+        session.run(output_names, feeds)
+        for _ in range(runs):
+            options = tf.compat.v1.RunOptions(trace_level=tf.compat.v1.RunOptions.FULL_TRACE)
+            metadata = tf.compat.v1.RunMetadata()
+            session.run(output_names, feeds, options=options, run_metadata=metadata)
+            totals = collections.Counter()
+            for device in metadata.step_stats.dev_stats:
+                for node in device.node_stats:
+                    # Grappler renames fused nodes; their timeline label names the kernel.
+                    kind = op_type.get(node.node_name) or node.timeline_label.split("(")[0]
+                    kind = node.timeline_label.split(" = ")[-1].split("(")[0] or kind
+                    totals[kind] += node.op_end_rel_micros / 1e6
+            for kind, seconds in totals.items():
+                per_type[kind].append(seconds)
+    return per_type
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="seg_w18s1", choices=sorted(MODELS))
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--top", type=int, default=12)
+    args = parser.parse_args()
+
+    model, input_hw = build(args.model)
+    per_type = op_times(model, input_hw, args.batch, args.runs, args.threads)
+    medians = {kind: statistics.median(v) for kind, v in per_type.items()}
+    total = sum(medians.values())
+    print(f"{args.model} batch {args.batch}, {args.threads} threads, median of {args.runs} traced "
+          f"runs; kernel time summed over ops {total * 1e3:.0f} ms")
+    for kind, seconds in sorted(medians.items(), key=lambda kv: -kv[1])[: args.top]:
+        print(f"  {kind:28s} {seconds * 1e3:9.1f} ms  {100 * seconds / total:5.1f}%")
+
+
+if __name__ == "__main__":
+    main()
