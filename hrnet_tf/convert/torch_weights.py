@@ -113,9 +113,11 @@ def load_torch_state_dict(model, state_dict, strict=True):
     `LoadReport` (e.g. ImageNet weights into a pose model, as the official pose training does).
 
     Example:
+        >>> import hrnet_tf
         >>> model = hrnet_tf.HRNetClassifier(width=18)
-        >>> state = torch.load("hrnetv2_w18_imagenet_pretrained.pth", weights_only=True)
-        >>> load_torch_state_dict(model, state)
+        >>> import torch  # doctest: +SKIP
+        >>> state = torch.load("hrnetv2_w18_imagenet_pretrained.pth", weights_only=True)  # doctest: +SKIP
+        >>> load_torch_state_dict(model, state)  # doctest: +SKIP
     """
     mapping = torch_variable_map(model)
     report = LoadReport()

@@ -16,6 +16,8 @@ import os
 
 import numpy as np
 
+from hrnet_tf.pose.codec import heatmap_coordinates
+
 
 def output_errors(reference, candidate):
     """Max / mean absolute and max relative error between two arrays (or lists of arrays).
@@ -56,29 +58,8 @@ def label_agreement(reference, candidate):
 
 
 def heatmap_keypoints(heatmaps):
-    """Keypoints [N, J, 2] in heatmap pixels: argmax plus the official quarter-pixel offset (NumPy).
-
-    Example:
-        >>> hm = np.zeros((1, 8, 8, 1), np.float32); hm[0, 3, 4, 0] = 1; hm[0, 3, 5, 0] = 0.5
-        >>> heatmap_keypoints(hm).tolist()
-        [[[4.25, 3.0]]]
-    """
-    heatmaps = np.asarray(heatmaps, np.float32)
-    n, h, w, j = heatmaps.shape
-    per_joint = heatmaps.transpose(0, 3, 1, 2).reshape(n, j, h * w)
-    index = per_joint.argmax(axis=2)
-    x = (index % w).astype(np.float64)
-    y = (index // w).astype(np.float64)
-    maps = heatmaps.transpose(0, 3, 1, 2)
-    out = np.stack([x, y], axis=-1)
-    for b in range(n):
-        for k in range(j):
-            px, py = int(x[b, k]), int(y[b, k])
-            if 1 < px < w - 1 and 1 < py < h - 1:
-                m = maps[b, k]
-                out[b, k, 0] += 0.25 * np.sign(m[py, px + 1] - m[py, px - 1])
-                out[b, k, 1] += 0.25 * np.sign(m[py + 1, px] - m[py - 1, px])
-    return out
+    """Keypoints [N, J, 2] in heatmap pixels, decoded the official way (argmax, quarter offset)."""
+    return heatmap_coordinates(heatmaps)[0]
 
 
 def keypoint_errors(reference, candidate, stride):

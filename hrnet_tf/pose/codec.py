@@ -52,9 +52,8 @@ def affine_matrix(center, scale, rotation, output_size, inverse=False, pixel_std
     """NumPy twin of :func:`hrnet_tf.data.affine.similarity_matrix` (the official
     ``get_affine_transform`` in closed form), float64 [2, 3].
 
-    >>> affine_matrix([50, 50], [1.0, 1.0], 0, (200, 200))
-    array([[ 1.,  0., 50.],
-           [ 0.,  1., 50.]])
+    >>> (affine_matrix([50, 50], [1.0, 1.0], 0, (200, 200)) + 0.0).tolist()  # + 0.0: no -0.0
+    [[1.0, 0.0, 50.0], [0.0, 1.0, 50.0]]
     """
     center = np.asarray(center, np.float64)
     theta = math.radians(float(rotation))
@@ -80,6 +79,33 @@ def max_locations(heatmaps):
     maxvals = np.take_along_axis(flat, index[..., None], axis=2)[..., 0]
     coords = np.stack([index % w, index // w], axis=-1).astype(np.float32)
     coords *= (maxvals > 0)[..., None]
+    return coords, maxvals
+
+
+def heatmap_coordinates(heatmaps, post_process=True):
+    """Official ``get_final_preds`` up to the inverse affine: NHWC heatmaps -> ([N, J, 2] (x, y) in
+    heatmap pixels, [N, J] maxima). ``post_process`` adds the quarter-pixel shift toward the higher
+    neighbour, for maxima strictly inside the border.
+
+    Example:
+        >>> hm = np.zeros((1, 8, 8, 1), np.float32); hm[0, 3, 4, 0] = 1; hm[0, 3, 5, 0] = 0.5
+        >>> heatmap_coordinates(hm)[0].tolist()
+        [[[4.25, 3.0]]]
+    """
+    heatmaps = np.asarray(heatmaps, np.float32)
+    coords, maxvals = max_locations(heatmaps)
+    if post_process:
+        n, h, w, _ = heatmaps.shape
+        px = np.floor(coords[..., 0] + 0.5).astype(int)
+        py = np.floor(coords[..., 1] + 0.5).astype(int)
+        inside = (px > 1) & (px < w - 1) & (py > 1) & (py < h - 1)
+        hm = heatmaps.transpose(0, 3, 1, 2)  # [N, J, H, W]
+        b, j = np.meshgrid(np.arange(n), np.arange(hm.shape[1]), indexing="ij")
+        x1, x0 = np.clip(px + 1, 0, w - 1), np.clip(px - 1, 0, w - 1)
+        y1, y0 = np.clip(py + 1, 0, h - 1), np.clip(py - 1, 0, h - 1)
+        dx = hm[b, j, py.clip(0, h - 1), x1] - hm[b, j, py.clip(0, h - 1), x0]
+        dy = hm[b, j, y1, px.clip(0, w - 1)] - hm[b, j, y0, px.clip(0, w - 1)]
+        coords = coords + 0.25 * np.stack([np.sign(dx), np.sign(dy)], -1) * inside[..., None]
     return coords, maxvals
 
 
@@ -168,20 +194,8 @@ class PoseCodec:
         Returns:
           [N, J, 3] float32 array of (x, y, maxval) in image pixels.
         """
-        heatmaps = np.asarray(heatmaps, np.float32)
-        coords, maxvals = max_locations(heatmaps)
-        n, h, w, _ = heatmaps.shape
-        if post_process:
-            px = np.floor(coords[..., 0] + 0.5).astype(int)
-            py = np.floor(coords[..., 1] + 0.5).astype(int)
-            inside = (px > 1) & (px < w - 1) & (py > 1) & (py < h - 1)
-            hm = heatmaps.transpose(0, 3, 1, 2)  # [N, J, H, W]
-            b, j = np.meshgrid(np.arange(n), np.arange(hm.shape[1]), indexing="ij")
-            x1, x0 = np.clip(px + 1, 0, w - 1), np.clip(px - 1, 0, w - 1)
-            y1, y0 = np.clip(py + 1, 0, h - 1), np.clip(py - 1, 0, h - 1)
-            dx = hm[b, j, py.clip(0, h - 1), x1] - hm[b, j, py.clip(0, h - 1), x0]
-            dy = hm[b, j, y1, px.clip(0, w - 1)] - hm[b, j, y0, px.clip(0, w - 1)]
-            coords = coords + 0.25 * np.stack([np.sign(dx), np.sign(dy)], -1) * inside[..., None]
+        coords, maxvals = heatmap_coordinates(heatmaps, post_process)
+        n, h, w, _ = np.shape(heatmaps)
         out = np.zeros((n, coords.shape[1], 3), np.float32)
         for i in range(n):
             back = affine_matrix(centers[i], scales[i], 0, (w, h), inverse=True)

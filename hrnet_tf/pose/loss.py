@@ -4,6 +4,7 @@ Official: for each joint ``0.5 * MSE(pred * w, gt * w)`` averaged over batch and
 averaged over joints. Here the same quantity per example (shape [batch]); its batch mean is the
 official loss value.
 
+    >>> import tensorflow as tf
     >>> joints_mse(tf.zeros([2, 4, 3, 17]), tf.ones([2, 4, 3, 17]), tf.ones([2, 17])).numpy()
     array([0.5, 0.5], dtype=float32)
 """

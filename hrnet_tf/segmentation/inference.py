@@ -19,8 +19,8 @@ All functions take ImageNet-normalized float images [1, H, W, 3] and return floa
     >>> model = hrnet_tf.HRNetV2("tiny", num_classes=3)
     >>> image = np.zeros((1, 64, 96, 3), "float32")
     >>> multi_scale_inference(model, image, scales=(0.5, 1.0, 1.5), flip=True,
-    ...                       crop_size=(64, 64)).shape
-    (1, 64, 96, 3)
+    ...                       crop_size=(64, 64)).shape.as_list()
+    [1, 64, 96, 3]
 """
 
 import numpy as np
