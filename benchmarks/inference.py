@@ -47,6 +47,17 @@ MODELS = {
     "seg_w18s2": ("HRNetV2", "18-small-v2", (512, 1024), 19),
 }
 TASK_OF = {"HRNetV1": "pose", "HRNetV2": "segmentation", "HRNetClassifier": "classification"}
+
+
+def build_model(name):
+    """The randomly initialized (BN not yet calibrated) Keras model of MODELS[name]."""
+    import hrnet_tf
+
+    ctor, width, size, outputs = MODELS[name]
+    kwargs = {"num_classes": outputs} if ctor != "HRNetV1" else {"num_outputs": outputs}
+    return getattr(hrnet_tf, ctor)(width, input_shape=(*size, 3), **kwargs)
+
+
 BACKENDS = (
     "keras_graph",
     "keras_graph_folded",
@@ -144,7 +155,6 @@ def main(argv=None):
     tf.config.threading.set_inter_op_parallelism_threads(1)
     import keras
 
-    import hrnet_tf
     from hrnet_tf.export import calibrate_batch_norm, fold_batch_norm, normalize_uint8
     from hrnet_tf.export.onnx import export_onnx, make_session
     from hrnet_tf.export.saved_model import export_saved_model
@@ -191,8 +201,7 @@ def main(argv=None):
         ctor, width, size, outputs = MODELS[name]
         task = TASK_OF[ctor]
         keras.utils.set_random_seed(0)
-        kwargs = {"num_classes": outputs} if ctor != "HRNetV1" else {"num_outputs": outputs}
-        model = getattr(hrnet_tf, ctor)(width, input_shape=(*size, 3), **kwargs)
+        model = build_model(name)
         calib = sample_images(4, size)
         calibrate_batch_norm(model, normalize_uint8(calib).numpy(), steps=2, batch_size=2)
         folded = fold_batch_norm(model)

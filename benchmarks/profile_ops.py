@@ -14,30 +14,11 @@ import os
 import statistics
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 
-MODELS = {
-    "pose_w18s1": ("pose", "18-small-v1", (256, 192)),
-    "pose_w18s2": ("pose", "18-small-v2", (256, 192)),
-    "pose_w32": ("pose", 32, (256, 192)),
-    "cls_w32": ("classification", 32, (224, 224)),
-    "seg_w18s1": ("segmentation", "18-small-v1", (512, 1024)),
-    "seg_w18s2": ("segmentation", "18-small-v2", (512, 1024)),
-}
-
-
-def build(name):
-    import hrnet_tf
-    from hrnet_tf.export import fold_batch_norm
-
-    task, width, (h, w) = MODELS[name]
-    if task == "pose":
-        model = hrnet_tf.HRNetV1(width, input_shape=(h, w, 3))
-    elif task == "classification":
-        model = hrnet_tf.HRNetClassifier(width, input_shape=(h, w, 3))
-    else:
-        model = hrnet_tf.HRNetV2(width, num_classes=19, input_shape=(h, w, 3))
-    return fold_batch_norm(model), (h, w)
+from inference import MODELS, build_model  # noqa: E402  (the same model table as the timings)
 
 
 def op_times(model, input_hw, batch, runs, threads):
@@ -56,7 +37,6 @@ def op_times(model, input_hw, batch, runs, threads):
     graph = tf.Graph()
     with graph.as_default():
         tf.graph_util.import_graph_def(frozen.graph.as_graph_def(), name="")
-    op_type = {op.name: op.type for op in graph.get_operations()}
     config = tf.compat.v1.ConfigProto(
         intra_op_parallelism_threads=threads, inter_op_parallelism_threads=threads
     )
@@ -72,9 +52,8 @@ def op_times(model, input_hw, batch, runs, threads):
             totals = collections.Counter()
             for device in metadata.step_stats.dev_stats:
                 for node in device.node_stats:
-                    # Grappler renames fused nodes; their timeline label names the kernel.
-                    kind = op_type.get(node.node_name) or node.timeline_label.split("(")[0]
-                    kind = node.timeline_label.split(" = ")[-1].split("(")[0] or kind
+                    # "name = OpType(inputs)": the kernel Grappler ran, fused nodes included
+                    kind = node.timeline_label.split(" = ")[-1].split("(")[0] or node.node_name
                     totals[kind] += node.op_end_rel_micros / 1e6
             for kind, seconds in totals.items():
                 per_type[kind].append(seconds)
@@ -90,8 +69,10 @@ def main():
     parser.add_argument("--top", type=int, default=12)
     args = parser.parse_args()
 
-    model, input_hw = build(args.model)
-    per_type = op_times(model, input_hw, args.batch, args.runs, args.threads)
+    from hrnet_tf.export import fold_batch_norm
+
+    model = fold_batch_norm(build_model(args.model))  # folded, as in our exports
+    per_type = op_times(model, MODELS[args.model][2], args.batch, args.runs, args.threads)
     medians = {kind: statistics.median(v) for kind, v in per_type.items()}
     total = sum(medians.values())
     print(f"{args.model} batch {args.batch}, {args.threads} threads, median of {args.runs} traced "

@@ -229,8 +229,9 @@ def export_model(
             data = convert_to_tflite(static, quantize, calibration, size)
             os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
             Path(out).write_bytes(data)
-            got = run_tflite(make_interpreter(data, num_threads), x)
-            report["xnnpack_partitions"] = xnnpack_partitions(make_interpreter(data, num_threads))
+            interpreter = make_interpreter(data, num_threads)
+            report["xnnpack_partitions"] = xnnpack_partitions(interpreter)
+            got = run_tflite(interpreter, x)
             report["operators"] = operator_codes(data)
             report["non_builtin_ops"] = custom_ops(data)
             report["calibration_images"] = len(images) if quantize == "int8" else 0
