@@ -2,29 +2,39 @@
 
 import hrnet_tf
 model = hrnet_tf.HRNetV2(width=48, num_classes=19)
+model = hrnet_tf.load_model("runs/segment/cityscapes_w48_512x1024/model.keras")
+x = hrnet_tf.preprocess_input(rgb_uint8_images)
 """
 
 __version__ = "0.1.0"
 
+from hrnet_tf.convert.checkpoints import load_weights  # noqa: E402
+from hrnet_tf.data.normalization import preprocess_input  # noqa: E402
 from hrnet_tf.models import (  # noqa: E402
     WIDTHS,
     HRNetClassifier,
+    HRNetModel,
     HRNetSpec,
     HRNetV1,
     HRNetV2,
     HRNetV2p,
+    ModelInfo,
     StageSpec,
-    load_weights,
+    load_model,
 )
 
 __all__ = [
     "WIDTHS",
     "HRNetClassifier",
+    "HRNetModel",
     "HRNetSpec",
     "HRNetV1",
     "HRNetV2",
     "HRNetV2p",
+    "ModelInfo",
     "StageSpec",
     "__version__",
+    "load_model",
     "load_weights",
+    "preprocess_input",
 ]

@@ -6,7 +6,12 @@
 Command line: ``python -m hrnet_tf.convert SRC DST.weights.h5 --model classifier --width 18``.
 """
 
-from hrnet_tf.convert.checkpoints import load_torch_checkpoint, normalize_keys, read_state_dict
+from hrnet_tf.convert.checkpoints import (
+    load_torch_checkpoint,
+    load_weights,
+    normalize_keys,
+    read_state_dict,
+)
 from hrnet_tf.convert.torch_weights import (
     LoadReport,
     WeightConversionError,
@@ -21,6 +26,7 @@ __all__ = [
     "keras_to_torch_state_dict",
     "load_torch_checkpoint",
     "load_torch_state_dict",
+    "load_weights",
     "normalize_keys",
     "read_state_dict",
     "torch_variable_map",

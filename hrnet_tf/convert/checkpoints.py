@@ -5,6 +5,9 @@ import os
 import numpy as np
 
 from hrnet_tf.convert.torch_weights import LoadReport, load_torch_state_dict
+from hrnet_tf.errors import ModelFileError
+
+TORCH_SUFFIXES = (".pth", ".pt", ".bin", ".pth.tar", ".safetensors", ".npz")
 
 # Keys the official training wrappers save beside the network (e.g. segmentation's FullModel keeps the
 # class-weight buffer of its criterion as ``loss.criterion.weight``).
@@ -18,7 +21,7 @@ def read_state_dict(path):
     loads with ``weights_only=True`` (tensors only, never unpickled code)."""
     path = os.fspath(path)
     if not os.path.exists(path):
-        raise FileNotFoundError(f"checkpoint not found: {path}")
+        raise ModelFileError(f"checkpoint not found: {path}")
     if path.endswith(".safetensors"):
         from safetensors.numpy import load_file
 
@@ -30,7 +33,7 @@ def read_state_dict(path):
         try:
             import torch
         except ImportError:
-            raise ImportError(
+            raise ModelFileError(
                 f"reading {path} needs PyTorch (pip install 'hrnet_tf[parity]'), or convert it to "
                 ".safetensors first"
             ) from None
@@ -40,9 +43,11 @@ def read_state_dict(path):
                 obj = obj[key]
                 break
         if not isinstance(obj, dict):
-            raise ValueError(f"{path}: expected a state dict, found {type(obj).__name__}")
+            raise ModelFileError(f"{path}: expected a state dict, found {type(obj).__name__}")
         return {k: v.float().numpy() if v.is_floating_point() else v.numpy() for k, v in obj.items()}
-    raise ValueError(f"{path}: unknown checkpoint format (expected .pth, .pt, .bin, .safetensors, .npz)")
+    raise ModelFileError(
+        f"{path}: unknown checkpoint format (expected .pth, .pt, .bin, .safetensors, .npz)"
+    )
 
 
 def normalize_keys(state_dict):
@@ -60,3 +65,34 @@ def normalize_keys(state_dict):
 def load_torch_checkpoint(model, path, strict=True) -> LoadReport:
     """Reads ``path`` and loads it into ``model`` (see `load_torch_state_dict`)."""
     return load_torch_state_dict(model, normalize_keys(read_state_dict(path)), strict=strict)
+
+
+def load_weights(model, path, strict=True):
+    """Loads weights into ``model``: Keras ``.weights.h5``, the weights of a saved ``.keras`` model,
+    or official PyTorch weights (``.pth``/``.pt``/``.bin``/``.safetensors``, converted by name).
+
+    Returns the :class:`LoadReport` for converted checkpoints, else None. ``strict=False`` (converted
+    checkpoints only) loads what fits and reports the rest, e.g. an ImageNet trunk into a pose model.
+    """
+    import keras
+
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise ModelFileError(f"weights file not found: {path}")
+    if path.endswith(TORCH_SUFFIXES):
+        return load_torch_checkpoint(model, path, strict=strict)
+    try:
+        if path.endswith(".keras"):
+            model.set_weights(keras.saving.load_model(path, compile=False).get_weights())
+        elif path.endswith(".h5"):
+            model.load_weights(path)
+        else:
+            raise ModelFileError(
+                f"{path}: unknown weights format (expected .weights.h5, .keras, .pth, .safetensors)"
+            )
+    except ModelFileError:
+        raise
+    except (ValueError, OSError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ModelFileError(f"{path}: does not fit model {model.name!r} ({first})") from None
+    return None

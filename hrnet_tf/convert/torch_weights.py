@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 import keras
 import numpy as np
 
+from hrnet_tf.errors import ModelFileError
+
 # PyTorch buffers that carry no model state we need.
 IGNORED_SUFFIXES = ("num_batches_tracked",)
 
 
-class WeightConversionError(ValueError):
+class WeightConversionError(ModelFileError):
     """The state dict does not fit the model; the message lists every offending key."""
 
 

@@ -11,35 +11,21 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-def detect_task(model):
-    """The task of an hrnet_tf model: from its name, else from its head's layer names.
+# Model task (``model.info.task``) -> what its export does with the output.
+_EXPORT_TASKS = {"pose": "pose", "segmentation": "segmentation", "classification": "classification"}
 
-    ``hrnet_v1_*`` (HRNetV1, heatmaps) is "pose", ``hrnet_v2_*`` (HRNetV2, logits) "segmentation",
-    ``hrnet_*_c`` (HRNetClassifier) "classification"; anything else (HRNetV2p pyramids, headless
-    models) is "raw".
+
+def detect_task(model):
+    """The export task of a model: from ``model.info`` (every hrnet_tf constructor records it), "raw"
+    for models without a task signature (HRNetV2p pyramids, feature models, plain Keras models).
 
     Example:
         >>> import hrnet_tf
-        >>> detect_task(hrnet_tf.HRNetV1("tiny", input_shape=(64, 64, 3)))
+        >>> detect_task(hrnet_tf.HRNetV1("tiny", input_shape=(64, 64, 3), name="my_pose_net"))
         'pose'
     """
-    outputs = model.outputs
-    if len(outputs) != 1:
-        return "raw"
-    rank = len(outputs[0].shape)
-    names = {layer.name for layer in model.layers}
-    name = model.name
-    if rank == 2 and (name.endswith("_c") or "classifier" in names):
-        return "classification"
-    if rank == 4 and name.startswith("hrnet_v1") and "final_layer" in names:
-        return "pose"
-    if rank == 4 and name.startswith("hrnet_v2_") and "last_layer.3" in names:
-        return "segmentation"
-    if rank == 4 and "last_layer.3" in names:
-        return "segmentation"
-    if rank == 4 and "final_layer" in names and "concat" not in names:
-        return "pose"
-    return "raw"
+    info = getattr(model, "info", None)
+    return _EXPORT_TASKS.get(info.task, "raw") if info is not None else "raw"
 
 
 def check_task(task, model):

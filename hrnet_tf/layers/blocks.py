@@ -7,7 +7,7 @@ so that converted PyTorch state dicts map one to one.
 import keras
 from keras import layers
 
-from hrnet_tf.layers.common import ConvBN, batch_norm, conv
+from hrnet_tf.layers.common import ConvBN, Sequence, batch_norm, conv
 
 
 class _ResidualBlock(layers.Layer):
@@ -135,3 +135,41 @@ def block_class(name):
         return BLOCKS[name.upper()]
     except KeyError:
         raise ValueError(f"block must be one of {sorted(BLOCKS)}, got {name!r}") from None
+
+
+@keras.saving.register_keras_serializable(package="hrnet_tf")
+class ResidualStack(Sequence):
+    """``num_blocks`` residual blocks named "0", "1", ... (official ``layer1``, ``branches.{b}``).
+
+    The first block takes ``in_channels`` and projects its identity when the width changes.
+    """
+
+    def __init__(self, block, in_channels, filters, num_blocks, bn_momentum=0.9, sync_bn=False,
+                 **kwargs):
+        block_cls = block_class(block)
+        out_channels = filters * block_cls.expansion
+        blocks = [
+            block_cls(in_channels if k == 0 else out_channels, filters, bn_momentum=bn_momentum,
+                      sync_bn=sync_bn, name=str(k))
+            for k in range(num_blocks)
+        ]
+        super().__init__(blocks, **kwargs)
+        self.built = False
+        self.block = block
+        self.in_channels = in_channels
+        self.filters = filters
+        self.num_blocks = num_blocks
+        self.bn_momentum = bn_momentum
+        self.sync_bn = sync_bn
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            block=self.block,
+            in_channels=self.in_channels,
+            filters=self.filters,
+            num_blocks=self.num_blocks,
+            bn_momentum=self.bn_momentum,
+            sync_bn=self.sync_bn,
+        )
+        return config

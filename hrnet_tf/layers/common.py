@@ -6,6 +6,12 @@ shift converted weights by a pixel), and BatchNorm uses epsilon 1e-5.
 
 ``bn_momentum`` is in Keras' convention (weight of the old moving average): PyTorch momentum 0.1
 (classification, pose, detection) is 0.9 here, PyTorch 0.01 (official segmentation, landmarks) is 0.99.
+
+Layer names never contain a dot: PyTorch (the Keras torch backend registers every variable as a torch
+parameter) rejects dotted names. Instead the layers nest as the official modules do: ``Sequence`` and
+``Group`` hold children named "0", "1", ... so that the chain of names from the model down to a
+variable spells its official key (``stage2`` > ``0`` > ``fuse_layers`` > ``1`` > ``0`` > ``0``
+is ``stage2.0.fuse_layers.1.0.0.weight``).
 """
 
 import warnings
@@ -14,6 +20,7 @@ import keras
 from keras import layers
 
 BN_EPSILON = 1e-5
+
 
 def conv_init():
     """kaiming_normal_(mode="fan_out", nonlinearity="relu"), the official classification init.
@@ -115,3 +122,41 @@ class ConvBN(layers.Layer):
             sync_bn=self.sync_bn,
         )
         return config
+
+
+class Group(layers.Layer):
+    """Named children without a computation of their own (PyTorch ``nn.ModuleList``).
+
+    The owner builds and calls the members; the group only gives them a place in the name tree.
+    Not serialized by itself: the owning layer recreates it from its own config.
+    """
+
+    def __init__(self, members, **kwargs):
+        super().__init__(**kwargs)
+        self.members = list(members)
+        self.built = True  # the owner builds every member itself
+
+    def __getitem__(self, index):
+        return self.members[index]
+
+    def __len__(self):
+        return len(self.members)
+
+
+class Sequence(Group):
+    """Children named "0", "1", ... applied in order (PyTorch ``nn.Sequential``)."""
+
+    def build(self, input_shape):
+        for layer in self.members:
+            layer.build(input_shape)
+            input_shape = layer.compute_output_shape(input_shape)
+
+    def compute_output_shape(self, input_shape):
+        for layer in self.members:
+            input_shape = layer.compute_output_shape(input_shape)
+        return input_shape
+
+    def call(self, x, training=None):
+        for layer in self.members:
+            x = layer(x, training=training)
+        return x

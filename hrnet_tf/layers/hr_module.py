@@ -1,25 +1,35 @@
-"""The multi-resolution parts of HRNet: transitions, fusion and the HighResolutionModule.
+"""The multi-resolution parts of HRNet: transitions, fusion, the HighResolutionModule and a stage.
 
 Each layer takes and returns a *list* of NHWC tensors, highest resolution first (strides 4, 8, 16, 32).
-Sublayer names spell the official PyTorch module paths relative to the layer (``"1.0.0"`` inside
-``fuse_layers`` is ``fuse_layers.1.0.0``), which is all `hrnet_tf.convert` needs to map weights.
+Children nest as the official PyTorch modules do (``stage2`` > ``0`` > ``fuse_layers`` > ``1`` > ``0``
+> ``0``), so the chain of layer names is the official key, which is all `hrnet_tf.convert` needs.
 """
 
 import keras
 from keras import layers, ops
 
-from hrnet_tf.layers.blocks import block_class
-from hrnet_tf.layers.common import ConvBN
+from hrnet_tf.layers.blocks import ResidualStack, block_class
+from hrnet_tf.layers.common import ConvBN, Group, Sequence
 from hrnet_tf.layers.resize import check_method, upsample
+
+
+def _build_chain(chain, shape, build):
+    """Output shape of ``chain`` (a layer or None for the identity), building it on the way."""
+    if chain is None:
+        return tuple(shape)
+    if build:
+        chain.build(shape)
+    return tuple(chain.compute_output_shape(shape))
 
 
 @keras.saving.register_keras_serializable(package="hrnet_tf")
 class TransitionLayer(layers.Layer):
     """Adapts the branch list of one stage to the next stage (``transition1``..``transition3``).
 
-    An existing branch passes through, or through a 3x3 conv-BN-ReLU where its width changes. Each new,
-    lower-resolution branch is a chain of stride-2 3x3 conv-BN-ReLU units fed by the previous stage's
-    *last* branch (the official behaviour; the paper's figure suggests all branches).
+    An existing branch passes through, or through a 3x3 conv-BN-ReLU (child ``i``) where its width
+    changes. Each new, lower-resolution branch is a chain (child ``i`` > ``0``, ``1``, ...) of stride-2
+    3x3 conv-BN-ReLU units fed by the previous stage's *last* branch (the official behaviour; the
+    paper's figure suggests all branches).
     """
 
     def __init__(self, in_channels, out_channels, bn_momentum=0.9, sync_bn=False, **kwargs):
@@ -31,46 +41,38 @@ class TransitionLayer(layers.Layer):
         self.paths = []
         for i, channels in enumerate(self.out_channels):
             if i < len(self.in_channels):
-                if channels == self.in_channels[i]:
-                    self.paths.append([])
-                else:
-                    self.paths.append([self._unit(f"{i}", channels, 1)])
+                same = channels == self.in_channels[i]
+                self.paths.append(None if same else self._unit(str(i), channels, 1))
             else:
                 depth = i + 1 - len(self.in_channels)
                 last_in = self.in_channels[-1]
-                self.paths.append(
-                    [self._unit(f"{i}.{k}", channels if k == depth - 1 else last_in, 2) for k in range(depth)]
-                )
+                units = [
+                    self._unit(str(k), channels if k == depth - 1 else last_in, 2) for k in range(depth)
+                ]
+                self.paths.append(Sequence(units, name=str(i)))
 
     def _unit(self, name, filters, strides):
         return ConvBN(filters, 3, strides, bn_momentum=self.bn_momentum, sync_bn=self.sync_bn, name=name)
 
-    def _path_shapes(self, input_shapes, build):
-        input_shapes = list(input_shapes)
-        shapes = []
-        for i, path in enumerate(self.paths):
-            shape = input_shapes[i] if i < len(self.in_channels) else input_shapes[-1]
-            for unit in path:
-                if build:
-                    unit.build(shape)
-                shape = unit.compute_output_shape(shape)
-            shapes.append(tuple(shape))
-        return shapes
+    def _source(self, items, i):
+        return items[i] if i < len(self.in_channels) else items[-1]
 
     def build(self, input_shape):
-        self._path_shapes(input_shape, build=True)
+        for i, path in enumerate(self.paths):
+            _build_chain(path, self._source(list(input_shape), i), build=True)
 
     def compute_output_shape(self, input_shape):
-        return self._path_shapes(input_shape, build=False)
+        return [
+            _build_chain(path, self._source(list(input_shape), i), build=False)
+            for i, path in enumerate(self.paths)
+        ]
 
     def call(self, inputs, training=None):
         inputs = list(inputs)
         outputs = []
         for i, path in enumerate(self.paths):
-            x = inputs[i] if i < len(self.in_channels) else inputs[-1]
-            for unit in path:
-                x = unit(x, training=training)
-            outputs.append(x)
+            x = self._source(inputs, i)
+            outputs.append(x if path is None else path(x, training=training))
         return outputs
 
     def get_config(self):
@@ -88,12 +90,12 @@ class TransitionLayer(layers.Layer):
 class FuseLayer(layers.Layer):
     """Exchanges information across resolutions: output i = ReLU(sum_j f_ij(x_j)).
 
-    f_ii is the identity; a lower-resolution input (j > i) goes through 1x1 conv-BN and is upsampled
-    (``upsample_method``: "nearest" by 2^(j-i) as in classification/pose, or "bilinear" /
-    "bilinear_align_corners" to x_i's size as in segmentation); a higher-resolution input (j < i) goes
-    through i-j stride-2 3x3 conv-BN units with ReLU between them but not after the last.
-    ReLU comes only after the sum. ``num_outputs=1`` builds only the high-resolution output
-    (``multi_scale_output=False``, the last module of pose stage 4).
+    f_ii is the identity; a lower-resolution input (j > i) goes through 1x1 conv-BN (child ``i`` >
+    ``j``) and is upsampled (``upsample_method``: "nearest" by 2^(j-i) as in classification/pose, or
+    "bilinear" / "bilinear_align_corners" to x_i's size as in segmentation); a higher-resolution input
+    (j < i) goes through i-j stride-2 3x3 conv-BN units (``i`` > ``j`` > ``k``) with ReLU between them
+    but not after the last. ReLU comes only after the sum. ``num_outputs=1`` builds only the
+    high-resolution output (``multi_scale_output=False``, the last module of pose stage 4).
     """
 
     def __init__(
@@ -111,22 +113,25 @@ class FuseLayer(layers.Layer):
         self.upsample_method = check_method(upsample_method)
         self.bn_momentum = bn_momentum
         self.sync_bn = sync_bn
-        self.paths = {}
-        for i in range(self.num_outputs):
-            for j in range(len(self.channels)):
-                if j > i:
-                    self.paths[f"{i}_{j}"] = [self._unit(f"{i}.{j}", self.channels[i], 1, 1, False)]
-                elif j < i:
-                    self.paths[f"{i}_{j}"] = [
-                        self._unit(
-                            f"{i}.{j}.{k}",
-                            self.channels[i] if k == i - j - 1 else self.channels[j],
-                            3,
-                            2,
-                            k < i - j - 1,
-                        )
-                        for k in range(i - j)
-                    ]
+        # rows[i][j]: the path from input j to output i (None on the diagonal).
+        self.rows = [
+            Group([self._make_path(i, j) for j in range(len(self.channels))], name=str(i))
+            for i in range(self.num_outputs)
+        ]
+
+    def _make_path(self, i, j):
+        if j == i:
+            return None
+        if j > i:
+            return self._unit(str(j), self.channels[i], 1, 1, False)
+        steps = i - j
+        units = [
+            self._unit(
+                str(k), self.channels[i] if k == steps - 1 else self.channels[j], 3, 2, k < steps - 1
+            )
+            for k in range(steps)
+        ]
+        return Sequence(units, name=str(j))
 
     def _unit(self, name, filters, kernel_size, strides, activation):
         return ConvBN(
@@ -141,18 +146,16 @@ class FuseLayer(layers.Layer):
 
     def build(self, input_shape):
         input_shape = list(input_shape)
-        for key, path in self.paths.items():
-            shape = input_shape[int(key.split("_")[1])]
-            for unit in path:
-                unit.build(shape)
-                shape = unit.compute_output_shape(shape)
+        for row in self.rows:
+            for j, path in enumerate(row):
+                if path is not None:
+                    _build_chain(path, input_shape[j], build=True)
 
     def compute_output_shape(self, input_shape):
         return [tuple(shape) for shape in list(input_shape)[: self.num_outputs]]
 
     def _branch(self, i, j, x, target, training):
-        for unit in self.paths[f"{i}_{j}"]:
-            x = unit(x, training=training)
+        x = self.rows[i][j](x, training=training)
         if j > i:
             if self.upsample_method == "nearest":
                 x = upsample(x, 2 ** (j - i), "nearest")
@@ -186,7 +189,8 @@ class FuseLayer(layers.Layer):
 
 @keras.saving.register_keras_serializable(package="hrnet_tf")
 class HighResolutionModule(layers.Layer):
-    """Parallel residual branches (one per resolution) followed by a FuseLayer."""
+    """Parallel residual branches (``branches`` > ``b``, one per resolution) and a FuseLayer
+    (``fuse_layers``)."""
 
     def __init__(
         self,
@@ -214,24 +218,17 @@ class HighResolutionModule(layers.Layer):
         self.upsample_method = check_method(upsample_method)
         self.bn_momentum = bn_momentum
         self.sync_bn = sync_bn
-        block_cls = block_class(block)
-        self.out_channels = [c * block_cls.expansion for c in self.num_channels]
-        self.branches = []
-        for b, (cin, blocks, width) in enumerate(
-            zip(self.in_channels, self.num_blocks, self.num_channels, strict=True)
-        ):
-            self.branches.append(
-                [
-                    block_cls(
-                        cin if k == 0 else self.out_channels[b],
-                        width,
-                        bn_momentum=bn_momentum,
-                        sync_bn=sync_bn,
-                        name=f"branches.{b}.{k}",
-                    )
-                    for k in range(blocks)
-                ]
-            )
+        self.out_channels = [c * block_class(block).expansion for c in self.num_channels]
+        self.branches = Group(
+            [
+                ResidualStack(block, cin, width, blocks, bn_momentum=bn_momentum, sync_bn=sync_bn,
+                              name=str(b))
+                for b, (cin, blocks, width) in enumerate(
+                    zip(self.in_channels, self.num_blocks, self.num_channels, strict=True)
+                )
+            ],
+            name="branches",
+        )
         self.fuse = None
         if len(self.branches) > 1:
             self.fuse = FuseLayer(
@@ -244,14 +241,10 @@ class HighResolutionModule(layers.Layer):
             )
 
     def _branch_shapes(self, input_shape, build):
-        shapes = []
-        for shape, branch in zip(list(input_shape), self.branches, strict=True):
-            for blk in branch:
-                if build:
-                    blk.build(shape)
-                shape = blk.compute_output_shape(shape)
-            shapes.append(tuple(shape))
-        return shapes
+        return [
+            _build_chain(branch, shape, build)
+            for shape, branch in zip(list(input_shape), self.branches, strict=True)
+        ]
 
     def build(self, input_shape):
         shapes = self._branch_shapes(input_shape, build=True)
@@ -263,11 +256,9 @@ class HighResolutionModule(layers.Layer):
         return shapes if self.fuse is None else self.fuse.compute_output_shape(shapes)
 
     def call(self, inputs, training=None):
-        outputs = []
-        for x, branch in zip(list(inputs), self.branches, strict=True):
-            for blk in branch:
-                x = blk(x, training=training)
-            outputs.append(x)
+        outputs = [
+            branch(x, training=training) for x, branch in zip(list(inputs), self.branches, strict=True)
+        ]
         if self.fuse is None:
             return outputs
         return self.fuse(outputs, training=training)
@@ -276,6 +267,73 @@ class HighResolutionModule(layers.Layer):
         config = super().get_config()
         config.update(
             in_channels=self.in_channels,
+            num_blocks=self.num_blocks,
+            num_channels=self.num_channels,
+            block=self.block,
+            multi_scale_output=self.multi_scale_output,
+            upsample_method=self.upsample_method,
+            bn_momentum=self.bn_momentum,
+            sync_bn=self.sync_bn,
+        )
+        return config
+
+
+@keras.saving.register_keras_serializable(package="hrnet_tf")
+class HRStage(Sequence):
+    """``num_modules`` HighResolutionModules named "0", "1", ... (official ``stage2``..``stage4``).
+
+    ``multi_scale_output=False`` makes the last module return only its high-resolution branch
+    (HRNetV1's stage 4).
+    """
+
+    def __init__(
+        self,
+        in_channels,
+        num_modules,
+        num_blocks,
+        num_channels,
+        block="BASIC",
+        multi_scale_output=True,
+        upsample_method="nearest",
+        bn_momentum=0.9,
+        sync_bn=False,
+        **kwargs,
+    ):
+        expansion = block_class(block).expansion
+        modules = []
+        channels = list(in_channels)
+        for m in range(num_modules):
+            modules.append(
+                HighResolutionModule(
+                    channels,
+                    num_blocks,
+                    num_channels,
+                    block=block,
+                    multi_scale_output=multi_scale_output or m < num_modules - 1,
+                    upsample_method=upsample_method,
+                    bn_momentum=bn_momentum,
+                    sync_bn=sync_bn,
+                    name=str(m),
+                )
+            )
+            channels = [c * expansion for c in num_channels]
+        super().__init__(modules, **kwargs)
+        self.built = False
+        self.in_channels = list(in_channels)
+        self.num_modules = num_modules
+        self.num_blocks = list(num_blocks)
+        self.num_channels = list(num_channels)
+        self.block = block
+        self.multi_scale_output = multi_scale_output
+        self.upsample_method = check_method(upsample_method)
+        self.bn_momentum = bn_momentum
+        self.sync_bn = sync_bn
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            in_channels=self.in_channels,
+            num_modules=self.num_modules,
             num_blocks=self.num_blocks,
             num_channels=self.num_channels,
             block=self.block,

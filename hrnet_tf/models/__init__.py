@@ -1,4 +1,4 @@
-"""HRNet models: stage specifications, the trunk, heads and the public constructors."""
+"""HRNet models: stage specifications, the trunk, heads, the public constructors and HRNetModel."""
 
 from hrnet_tf.models.hrnet import (
     MODEL_KINDS,
@@ -8,8 +8,8 @@ from hrnet_tf.models.hrnet import (
     HRNetV2p,
     build_model,
     feature_extractor,
-    load_weights,
 )
+from hrnet_tf.models.model import HRNetModel, ModelInfo, load_model
 from hrnet_tf.models.specs import PRESETS, WIDTHS, HRNetSpec, StageSpec, resolve_spec
 
 __all__ = [
@@ -17,13 +17,15 @@ __all__ = [
     "PRESETS",
     "WIDTHS",
     "HRNetClassifier",
+    "HRNetModel",
     "HRNetSpec",
     "HRNetV1",
     "HRNetV2",
     "HRNetV2p",
+    "ModelInfo",
     "StageSpec",
     "build_model",
     "feature_extractor",
-    "load_weights",
+    "load_model",
     "resolve_spec",
 ]

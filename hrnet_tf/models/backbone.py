@@ -2,9 +2,9 @@
 
 from keras import layers
 
-from hrnet_tf.layers.blocks import block_class
+from hrnet_tf.layers.blocks import ResidualStack
 from hrnet_tf.layers.common import batch_norm, conv_init
-from hrnet_tf.layers.hr_module import HighResolutionModule, TransitionLayer
+from hrnet_tf.layers.hr_module import HRStage, TransitionLayer
 
 
 def stem(x, channels=64, bn_momentum=0.9, sync_bn=False):
@@ -44,27 +44,23 @@ def hrnet_trunk(
     x = stem(x, spec.stem_channels, **norm)
 
     stage1 = spec.stage1
-    block = block_class(stage1.block)
-    in_channels = spec.stem_channels
-    for k in range(stage1.num_blocks[0]):
-        x = block(in_channels, stage1.num_channels[0], name=f"layer1.{k}", **norm)(x)
-        in_channels = stage1.out_channels[0]
+    x = ResidualStack(stage1.block, spec.stem_channels, stage1.num_channels[0], stage1.num_blocks[0],
+                      name="layer1", **norm)(x)
 
     features = [x]
     channels = list(stage1.out_channels)
     for s, stage in enumerate(spec.stages[1:], start=2):
         features = TransitionLayer(channels, stage.out_channels, name=f"transition{s - 1}", **norm)(features)
-        for m in range(stage.num_modules):
-            last = s == 4 and m == stage.num_modules - 1
-            features = HighResolutionModule(
-                stage.out_channels,
-                stage.num_blocks,
-                stage.num_channels,
-                block=stage.block,
-                multi_scale_output=multi_scale_output or not last,
-                upsample_method=upsample_method,
-                name=f"stage{s}.{m}",
-                **norm,
-            )(features)
+        features = HRStage(
+            stage.out_channels,
+            stage.num_modules,
+            stage.num_blocks,
+            stage.num_channels,
+            block=stage.block,
+            multi_scale_output=multi_scale_output or s < 4,
+            upsample_method=upsample_method,
+            name=f"stage{s}",
+            **norm,
+        )(features)
         channels = list(stage.out_channels)
     return features

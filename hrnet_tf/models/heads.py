@@ -4,7 +4,7 @@ import keras
 from keras import layers, ops
 
 from hrnet_tf.layers.blocks import Bottleneck
-from hrnet_tf.layers.common import ConvBN, batch_norm, conv_init
+from hrnet_tf.layers.common import ConvBN, Group, Sequence, batch_norm, conv_init
 from hrnet_tf.layers.resize import check_method, upsample
 
 
@@ -48,22 +48,123 @@ def pose_head(x, num_outputs, final_conv_kernel=1):
     )(x)
 
 
-def segmentation_head(x, num_classes, bn_momentum=0.99, sync_bn=False, final_conv_kernel=1):
-    """``last_layer``: 1x1 conv-BN-ReLU at full concat width, then a conv to class logits."""
-    width = x.shape[-1]
-    x = layers.Conv2D(width, 1, kernel_initializer=head_init(), name="last_layer.0")(x)
-    x = batch_norm("last_layer.1", bn_momentum, sync_bn)(x)
-    x = layers.ReLU(name="last_layer.2")(x)
-    return layers.Conv2D(
-        num_classes,
-        final_conv_kernel,
-        padding="same",
-        kernel_initializer=head_init(),
-        name="last_layer.3",
-    )(x)
+@keras.saving.register_keras_serializable(package="hrnet_tf")
+class SegmentationHead(layers.Layer):
+    """``last_layer``: 1x1 conv-BN-ReLU at full concat width (children ``0``, ``1``), then a conv to
+    class logits (``3``); the official ``nn.Sequential(conv, bn, relu, conv)``."""
+
+    def __init__(self, in_channels, num_classes, final_conv_kernel=1, bn_momentum=0.99, sync_bn=False,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.in_channels = in_channels
+        self.num_classes = num_classes
+        self.final_conv_kernel = final_conv_kernel
+        self.bn_momentum = bn_momentum
+        self.sync_bn = sync_bn
+        self.conv = layers.Conv2D(in_channels, 1, kernel_initializer=head_init(), name="0")
+        self.bn = batch_norm("1", bn_momentum, sync_bn)
+        self.classifier = layers.Conv2D(
+            num_classes, final_conv_kernel, padding="same", kernel_initializer=head_init(), name="3"
+        )
+
+    def build(self, input_shape):
+        self.conv.build(input_shape)
+        self.bn.build(input_shape)
+        self.classifier.build(input_shape)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.num_classes)
+
+    def call(self, x, training=None):
+        x = ops.relu(self.bn(self.conv(x), training=training))
+        return self.classifier(x)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            in_channels=self.in_channels,
+            num_classes=self.num_classes,
+            final_conv_kernel=self.final_conv_kernel,
+            bn_momentum=self.bn_momentum,
+            sync_bn=self.sync_bn,
+        )
+        return config
 
 
 CLASSIFIER_HEAD_CHANNELS = (32, 64, 128, 256)
+
+
+@keras.saving.register_keras_serializable(package="hrnet_tf")
+class IncreModules(layers.Layer):
+    """HRNet-Wxx-C's ``incre_modules``: one Bottleneck per branch (``i`` > ``0``), widening branch i
+    to ``4 * CLASSIFIER_HEAD_CHANNELS[i]``."""
+
+    def __init__(self, in_channels, bn_momentum=0.9, sync_bn=False, **kwargs):
+        super().__init__(**kwargs)
+        self.in_channels = list(in_channels)
+        self.bn_momentum = bn_momentum
+        self.sync_bn = sync_bn
+        norm = {"bn_momentum": bn_momentum, "sync_bn": sync_bn}
+        self.branches = [
+            Sequence([Bottleneck(cin, ch, name="0", **norm)], name=str(i))
+            for i, (cin, ch) in enumerate(zip(self.in_channels, CLASSIFIER_HEAD_CHANNELS, strict=True))
+        ]
+
+    def build(self, input_shape):
+        for branch, shape in zip(self.branches, list(input_shape), strict=True):
+            branch.build(shape)
+
+    def compute_output_shape(self, input_shape):
+        return [
+            tuple(branch.compute_output_shape(shape))
+            for branch, shape in zip(self.branches, list(input_shape), strict=True)
+        ]
+
+    def call(self, inputs, training=None):
+        return [
+            branch(x, training=training) for branch, x in zip(self.branches, list(inputs), strict=True)
+        ]
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(in_channels=self.in_channels, bn_momentum=self.bn_momentum, sync_bn=self.sync_bn)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="hrnet_tf")
+class DownsampleMerge(layers.Layer):
+    """HRNet-Wxx-C's ``downsamp_modules``: merges the widened branches from high to low resolution,
+    ``y = branch[i + 1] + ConvBN_i(y)`` with stride-2 3x3 conv-BN-ReLU units (children ``i``)."""
+
+    def __init__(self, use_bias=True, bn_momentum=0.9, sync_bn=False, **kwargs):
+        super().__init__(**kwargs)
+        self.use_bias = use_bias
+        self.bn_momentum = bn_momentum
+        self.sync_bn = sync_bn
+        self.units = [
+            ConvBN(CLASSIFIER_HEAD_CHANNELS[i + 1] * Bottleneck.expansion, 3, 2, use_bias=use_bias,
+                   bn_momentum=bn_momentum, sync_bn=sync_bn, name=str(i))
+            for i in range(len(CLASSIFIER_HEAD_CHANNELS) - 1)
+        ]
+
+    def build(self, input_shape):
+        for unit, shape in zip(self.units, list(input_shape)[:-1], strict=True):
+            unit.build(shape)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(list(input_shape)[-1])
+
+    def call(self, inputs, training=None):
+        inputs = list(inputs)
+        y = inputs[0]
+        for unit, x in zip(self.units, inputs[1:], strict=True):
+            y = x + unit(y, training=training)
+        return y
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(use_bias=self.use_bias, bn_momentum=self.bn_momentum, sync_bn=self.sync_bn)
+        return config
 
 
 def classification_head(
@@ -73,15 +174,8 @@ def classification_head(
     resolution (``downsamp_modules``), 1x1 conv to 2048 (``final_layer``), global pool, ``classifier``.
     """
     norm = {"bn_momentum": bn_momentum, "sync_bn": sync_bn}
-    incre = [
-        Bottleneck(f.shape[-1], ch, name=f"incre_modules.{i}.0", **norm)(f)
-        for i, (f, ch) in enumerate(zip(features, CLASSIFIER_HEAD_CHANNELS, strict=True))
-    ]
-    y = incre[0]
-    for i in range(len(incre) - 1):
-        out_ch = CLASSIFIER_HEAD_CHANNELS[i + 1] * Bottleneck.expansion
-        down = ConvBN(out_ch, 3, 2, use_bias=head_conv_bias, name=f"downsamp_modules.{i}", **norm)
-        y = layers.Add(name=f"head_merge{i + 1}")([incre[i + 1], down(y)])
+    widened = IncreModules([f.shape[-1] for f in features], name="incre_modules", **norm)(features)
+    y = DownsampleMerge(head_conv_bias, name="downsamp_modules", **norm)(widened)
     y = ConvBN(2048, 1, 1, use_bias=head_conv_bias, name="final_layer", **norm)(y)
     if not pooling:
         return y
@@ -93,11 +187,11 @@ def classification_head(
 
 @keras.saving.register_keras_serializable(package="hrnet_tf")
 class HRFPN(layers.Layer):
-    """HRNetV2p's neck (official HRNet-Object-Detection ``HRFPN``).
+    """HRNetV2p's neck (official HRNet-Object-Detection ``mmdet/models/necks/hrfpn.py``).
 
     Upsample branches to stride 4 (bilinear) and concatenate, 1x1 conv to ``out_channels``
-    (``reduction_conv.0``), pool by 1, 2, 4, 8, 16 (average, or max), and a 3x3 conv per level
-    (``fpn_convs.i``). Returns a dict "P2".."P6" (strides 4 to 64).
+    (``reduction_conv`` > ``0``), pool by 1, 2, 4, 8, 16 (average, or max), and a 3x3 conv per level
+    (``fpn_conv`` > ``i``). Returns a dict "P2".."P6" (strides 4 to 64).
     """
 
     def __init__(self, out_channels=256, num_outs=5, pooling="avg", **kwargs):
@@ -108,24 +202,43 @@ class HRFPN(layers.Layer):
         if self.pooling not in ("avg", "max"):
             raise ValueError(f"HRFPN pooling must be 'avg' or 'max', got {pooling!r}")
         self.concat = UpsampleConcat("bilinear", name="concat")
-        self.reduction_conv = layers.Conv2D(
-            out_channels, 1, kernel_initializer=conv_init(), name="reduction_conv.0"
+        self.reduction_conv = Sequence(
+            [layers.Conv2D(out_channels, 1, kernel_initializer=conv_init(), name="0")],
+            name="reduction_conv",
         )
         pool = layers.AveragePooling2D if self.pooling == "avg" else layers.MaxPooling2D
         self.pools = [pool(2**i, strides=2**i, name=f"pool{i}") for i in range(1, num_outs)]
-        self.fpn_convs = [
-            layers.Conv2D(
-                out_channels, 3, padding="same", kernel_initializer=conv_init(), name=f"fpn_convs.{i}"
-            )
-            for i in range(num_outs)
-        ]
+        self.fpn_conv = Group(
+            [
+                layers.Conv2D(out_channels, 3, padding="same", kernel_initializer=conv_init(), name=str(i))
+                for i in range(num_outs)
+            ],
+            name="fpn_conv",
+        )
+
+    def build(self, input_shape):
+        shape = self.concat.compute_output_shape(input_shape)
+        self.reduction_conv.build(shape)
+        shape = self.reduction_conv.compute_output_shape(shape)
+        for conv in self.fpn_conv:
+            conv.build(shape)
+
+    def compute_output_shape(self, input_shape):
+        height, width = tuple(input_shape)[0][1:3]
+        out = {}
+        for i in range(self.num_outs):
+            factor = 2**i
+            h = None if height is None else height // factor
+            w = None if width is None else width // factor
+            out[f"P{i + 2}"] = (input_shape[0][0], h, w, self.out_channels)
+        return out
 
     def call(self, inputs):
         out = self.reduction_conv(self.concat(inputs))
         levels = [out] + [pool(out) for pool in self.pools]
         return {
             f"P{i + 2}": conv(level)
-            for i, (conv, level) in enumerate(zip(self.fpn_convs, levels, strict=True))
+            for i, (conv, level) in enumerate(zip(self.fpn_conv, levels, strict=True))
         }
 
     def get_config(self):

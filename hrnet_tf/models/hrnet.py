@@ -1,59 +1,50 @@
 """Public constructors: HRNetV1 (pose), HRNetV2 (segmentation), HRNetV2p (detection), classifier."""
 
-import os
-
 import keras
 
+from hrnet_tf.convert.checkpoints import load_weights
 from hrnet_tf.layers.resize import check_method
 from hrnet_tf.models.backbone import hrnet_trunk
 from hrnet_tf.models.heads import (
     HRFPN,
+    SegmentationHead,
     UpsampleConcat,
     classification_head,
     pose_head,
-    segmentation_head,
 )
-from hrnet_tf.models.specs import resolve_spec, spec_name
+from hrnet_tf.models.model import HRNetModel, model_info
+from hrnet_tf.models.specs import spec_name
 
 
 def _inputs(input_shape, input_tensor=None):
+    """(model inputs, the tensor the trunk starts from), as keras.applications takes them: a
+    ``keras.Input``, or any intermediate tensor whose graph becomes part of the model."""
     if input_tensor is not None:
-        return input_tensor
+        if input_tensor.shape[-1] != 3:
+            raise ValueError(f"input_tensor must have 3 channels, got shape {input_tensor.shape}")
+        sources = keras.utils.get_source_inputs(input_tensor)
+        return (sources[0] if len(sources) == 1 else sources), input_tensor
     if input_shape is None or len(input_shape) != 3 or input_shape[-1] != 3:
         raise ValueError(f"input_shape must be (height, width, 3), got {input_shape!r}")
-    return keras.Input(shape=tuple(input_shape), name="image")
+    image = keras.Input(shape=tuple(input_shape), name="image")
+    return image, image
 
 
 def _trunk(width, input_shape, input_tensor, upsample_method, **trunk_kwargs):
-    """(image input, list of stage-4 outputs) for a constructor."""
-    inputs = _inputs(input_shape, input_tensor)
-    spec = resolve_spec(width)
-    features = hrnet_trunk(inputs, spec, upsample_method=check_method(upsample_method), **trunk_kwargs)
+    """(model inputs, list of stage-4 outputs) for a constructor."""
+    from hrnet_tf.models.specs import resolve_spec
+
+    inputs, x = _inputs(input_shape, input_tensor)
+    features = hrnet_trunk(x, resolve_spec(width), upsample_method=check_method(upsample_method),
+                           **trunk_kwargs)
     return inputs, features
 
 
-def _finish(inputs, outputs, name, weights):
-    model = keras.Model(inputs, outputs, name=name)
+def _finish(inputs, outputs, name, weights, info):
+    model = HRNetModel(inputs, outputs, info=info, name=name)
     if weights is not None:
         load_weights(model, weights)
     return model
-
-
-def load_weights(model, path, strict=True):
-    """Loads Keras weights (``.weights.h5``) or official PyTorch weights (``.pth``/``.pt``/
-    ``.safetensors``, converted on the fly) into ``model``."""
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"weights file not found: {path}")
-    if path.endswith((".pth", ".pt", ".bin", ".safetensors")):
-        from hrnet_tf.convert import load_torch_checkpoint
-
-        return load_torch_checkpoint(model, path, strict=strict)
-    if path.endswith(".keras"):
-        model.set_weights(keras.saving.load_model(path, compile=False).get_weights())
-        return None
-    model.load_weights(path)
-    return None
 
 
 def HRNetV1(
@@ -90,7 +81,9 @@ def HRNetV1(
     x = features[0]
     if num_outputs is not None:
         x = pose_head(x, num_outputs, final_conv_kernel)
-    return _finish(inputs, x, name or f"hrnet_v1_{spec_name(width)}", weights)
+    task = "features" if num_outputs is None else "pose"
+    info = model_info(task, "HRNetV1", width, upsample_method, output_stride=4)
+    return _finish(inputs, x, name or f"hrnet_v1_{spec_name(width)}", weights, info)
 
 
 def HRNetV2(
@@ -119,8 +112,11 @@ def HRNetV2(
     )
     x = UpsampleConcat(upsample_method, name="concat")(features)
     if num_classes is not None:
-        x = segmentation_head(x, num_classes, bn_momentum, sync_bn, final_conv_kernel)
-    return _finish(inputs, x, name or f"hrnet_v2_{spec_name(width)}", weights)
+        x = SegmentationHead(x.shape[-1], num_classes, final_conv_kernel, bn_momentum, sync_bn,
+                             name="last_layer")(x)
+    task = "features" if num_classes is None else "segmentation"
+    info = model_info(task, "HRNetV2", width, upsample_method, output_stride=4)
+    return _finish(inputs, x, name or f"hrnet_v2_{spec_name(width)}", weights, info)
 
 
 def HRNetV2p(
@@ -147,7 +143,8 @@ def HRNetV2p(
         width, input_shape, input_tensor, upsample_method, bn_momentum=bn_momentum, sync_bn=sync_bn
     )
     pyramid = HRFPN(out_channels, pooling=pooling, name="neck")(features)
-    return _finish(inputs, pyramid, name or f"hrnet_v2p_{spec_name(width)}", weights)
+    info = model_info("detection", "HRNetV2p", width, upsample_method, output_stride=None)
+    return _finish(inputs, pyramid, name or f"hrnet_v2p_{spec_name(width)}", weights, info)
 
 
 def HRNetClassifier(
@@ -180,13 +177,15 @@ def HRNetClassifier(
         sync_bn=sync_bn,
         pooling=include_top,
     )
-    return _finish(inputs, x, name or f"hrnet_{spec_name(width)}_c", weights)
+    task = "classification" if include_top and num_classes is not None else "features"
+    info = model_info(task, "HRNetClassifier", width, upsample_method,
+                      output_stride=None if include_top else 32)
+    return _finish(inputs, x, name or f"hrnet_{spec_name(width)}_c", weights, info)
 
 
 def feature_extractor(model):
-    """Unused-head-free view of a constructed model: the four trunk outputs as a list."""
-    last = [layer for layer in model.layers if layer.name.startswith("stage4.")][-1]
-    return keras.Model(model.inputs, last.output, name=f"{model.name}_features")
+    """The trunk of an hrnet_tf model: its input to the list of stage-4 outputs."""
+    return model.feature_model()
 
 
 __all__ = [
@@ -197,7 +196,6 @@ __all__ = [
     "HRNetV2p",
     "build_model",
     "feature_extractor",
-    "load_weights",
 ]
 
 

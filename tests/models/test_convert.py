@@ -98,8 +98,13 @@ def test_normalize_keys_strips_training_wrappers():
 
 
 def test_detection_neck_uses_official_hrfpn_names():
+    # HRNet/HRNet-Object-Detection mmdet/models/necks/hrfpn.py: reduction_conv = nn.Sequential(conv),
+    # fpn_conv = nn.ModuleList of five 3x3 convs with bias.
     keys = set(keras_to_torch_state_dict(hrnet_tf.HRNetV2p("tiny", input_shape=(64, 64, 3))))
-    assert {"neck.reduction_conv.0.weight", "neck.fpn_convs.4.bias"} <= keys
+    neck = {k for k in keys if k.startswith("neck.")}
+    expected = {"neck.reduction_conv.0.weight", "neck.reduction_conv.0.bias"}
+    expected |= {f"neck.fpn_conv.{i}.{p}" for i in range(5) for p in ("weight", "bias")}
+    assert neck == expected
 
 
 def test_cli_converts_safetensors_to_keras_weights(tmp_path, capsys):

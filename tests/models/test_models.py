@@ -89,17 +89,15 @@ def test_custom_stage_specification_builds():
     )
     model = hrnet_tf.HRNetV2(spec, num_classes=None)
     assert model.predict(images((1, 64, 64, 3)), verbose=0).shape == (1, 16, 16, 8 + 16 + 32 + 64)
-    assert [layer.name for layer in model.layers if layer.name.startswith("stage3.")] == [
-        "stage3.0",
-        "stage3.1",
-    ]
+    assert [module.name for module in model.get_layer("stage3").members] == ["0", "1"]
+    assert model.info.spec == spec and model.info.width == "custom"
 
 
 def test_hrnet_v1_heatmaps_from_the_high_resolution_branch_only():
     model = hrnet_tf.HRNetV1("tiny", num_outputs=17, input_shape=(96, 64, 3))
     assert model.predict(images((2, 96, 64, 3)), verbose=0).shape == (2, 24, 16, 17)
-    last = model.get_layer("stage4.0")
-    assert last.fuse.num_outputs == 1 and all(key.startswith("0_") for key in last.fuse.paths)
+    last = model.get_layer("stage4").members[-1]
+    assert last.fuse.num_outputs == 1 and [row.name for row in last.fuse.rows] == ["0"]
     features = hrnet_tf.HRNetV1("tiny", num_outputs=None, input_shape=(96, 64, 3))
     assert features.output.shape == (None, 24, 16, 8)
 

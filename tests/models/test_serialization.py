@@ -58,7 +58,7 @@ def test_weights_file_through_the_weights_argument(segmenter, tmp_path):
     np.testing.assert_allclose(
         fresh.predict(x, verbose=0), segmenter.predict(x, verbose=0), rtol=1e-5, atol=1e-5
     )
-    with pytest.raises(FileNotFoundError, match="nope.weights.h5"):
+    with pytest.raises(hrnet_tf.errors.ModelFileError, match="nope.weights.h5"):
         hrnet_tf.HRNetV2("tiny", weights=tmp_path / "nope.weights.h5")
 
 
@@ -72,33 +72,56 @@ def test_saved_model_export_reproduces_outputs(segmenter, tmp_path):
     np.testing.assert_allclose(got, segmenter.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
 
 
-JAX_SCRIPT = textwrap.dedent(
+BACKEND_SCRIPT = textwrap.dedent(
     """
-    import sys
+    import json, sys
     import numpy as np
     import keras, hrnet_tf
-    assert keras.backend.backend() == "jax", keras.backend.backend()
-    model = hrnet_tf.HRNetV2("tiny", num_classes=4, upsample_method="bilinear_align_corners",
-                             weights=sys.argv[1])
-    np.save(sys.argv[3], np.asarray(model(np.load(sys.argv[2]), training=False)))
+    backend, folder = sys.argv[1], sys.argv[2]
+    assert keras.backend.backend() == backend, keras.backend.backend()
+    for name, (constructor, kwargs) in json.load(open(f"{folder}/models.json")).items():
+        model = getattr(hrnet_tf, constructor)("tiny", **kwargs, weights=f"{folder}/{name}.weights.h5")
+        outputs = keras.tree.flatten(model(np.load(f"{folder}/x.npy"), training=False))
+        np.savez(f"{folder}/{name}_{backend}.npz", *[keras.ops.convert_to_numpy(o) for o in outputs])
     """
 )
 
+BACKEND_MODELS = {
+    "pose": ("HRNetV1", {"input_shape": [64, 64, 3]}),
+    "segmentation": ("HRNetV2", {"num_classes": 4, "upsample_method": "bilinear_align_corners"}),
+    "classifier": ("HRNetClassifier", {"num_classes": 5, "input_shape": [64, 64, 3]}),
+    "detection": ("HRNetV2p", {"input_shape": [64, 64, 3]}),
+}
 
-def test_jax_backend_gives_the_tensorflow_outputs(segmenter, tmp_path):
-    pytest.importorskip("jax")
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_other_backends_give_the_tensorflow_outputs(backend, tmp_path):
+    """Every kind of model builds, loads the same weights and computes the same outputs on the JAX
+    and PyTorch backends (the torch backend rejects dotted parameter names: none of ours has one)."""
+    pytest.importorskip(backend)
+    import json
+
     import keras
 
-    segmenter.save_weights(tmp_path / "seg.weights.h5")
-    x = images((1, 70, 50, 3), 1)
+    x = images((1, 64, 64, 3), 1)
     np.save(tmp_path / "x.npy", x)
-    env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": REPO, "JAX_PLATFORMS": "cpu"}
-    args = [str(tmp_path / n) for n in ("seg.weights.h5", "x.npy", "y.npy")]
+    (tmp_path / "models.json").write_text(json.dumps(BACKEND_MODELS))
+    expected = {}
+    for name, (constructor, kwargs) in BACKEND_MODELS.items():
+        model = getattr(hrnet_tf, constructor)("tiny", **kwargs)
+        model.save_weights(tmp_path / f"{name}.weights.h5")
+        expected[name] = [np.asarray(o) for o in keras.tree.flatten(model(x, training=False))]
+    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": REPO, "JAX_PLATFORMS": "cpu"}
     run = subprocess.run(
-        [sys.executable, "-c", JAX_SCRIPT, *args], env=env, capture_output=True, text=True, timeout=600
+        [sys.executable, "-c", BACKEND_SCRIPT, backend, str(tmp_path)],
+        env=env, capture_output=True, text=True, timeout=600,
     )
     assert run.returncode == 0, run.stderr[-3000:]
     assert keras.backend.backend() == "tensorflow"
-    np.testing.assert_allclose(
-        np.load(tmp_path / "y.npy"), segmenter.predict(x, verbose=0), rtol=1e-4, atol=1e-4
-    )
+    for name, outputs in expected.items():
+        with np.load(tmp_path / f"{name}_{backend}.npz") as got:
+            assert len(got.files) == len(outputs)
+            for i, want in enumerate(outputs):
+                scale = float(np.abs(want).max())
+                np.testing.assert_allclose(got[f"arr_{i}"], want, rtol=0, atol=1e-4 * scale)
