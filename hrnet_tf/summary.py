@@ -65,6 +65,12 @@ DEFAULT_SIZES = {
 
 
 def main(argv=None):
+    from hrnet_tf.cli import run
+
+    return run(_main, argv)
+
+
+def _main(argv):
     from hrnet_tf.models.cli_args import add_model_arguments, model_from_args
 
     parser = argparse.ArgumentParser(
@@ -83,7 +89,6 @@ def main(argv=None):
         f"{model.name}: {params:,} trainable parameters ({params / 1e6:.2f}M), "
         f"{gflops:.2f} GFLOPs at {size[0]}x{size[1]}"
     )
-    return 0
 
 
 if __name__ == "__main__":

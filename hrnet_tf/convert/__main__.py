@@ -16,7 +16,7 @@ import sys
 from hrnet_tf.models.cli_args import add_model_arguments, model_from_args
 
 
-def main(argv=None):
+def _main(argv):
     parser = argparse.ArgumentParser(
         prog="python -m hrnet_tf.convert",
         description=__doc__,
@@ -35,21 +35,21 @@ def main(argv=None):
         parser.error(f"dst must end with .weights.h5 or .keras, got {args.dst!r}")
 
     from hrnet_tf.convert.checkpoints import load_torch_checkpoint
-    from hrnet_tf.convert.torch_weights import WeightConversionError
 
     model = model_from_args(args)
-    try:
-        report = load_torch_checkpoint(model, args.src, strict=not args.non_strict)
-    except (WeightConversionError, FileNotFoundError, ValueError, ImportError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+    report = load_torch_checkpoint(model, args.src, strict=not args.non_strict)
     print(report.describe())
     if args.dst.endswith(".keras"):
         model.save(args.dst)
     else:
         model.save_weights(args.dst)
     print(f"wrote {args.dst} ({model.name}, {model.count_params():,} parameters)")
-    return 0
+
+
+def main(argv=None):
+    from hrnet_tf.cli import run
+
+    return run(_main, argv)
 
 
 if __name__ == "__main__":

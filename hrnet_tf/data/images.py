@@ -1,8 +1,12 @@
-"""Image helpers shared by the data pipelines: decoding, ImageNet normalization, file checks.
+"""Image decoding, normalization and resizing for every pipeline and export: the one home of each.
 
-    image = decode_rgb(tf.io.read_file(path))          # uint8 [H, W, 3]
-    x = normalize_imagenet(image)                      # float32, ImageNet mean/std, RGB
+    image = read_image(path)                           # uint8 [H, W, 3] RGB, as cv2.imread + BGR2RGB
+    x = normalize(image)                               # float32, the model's normalization
     problem = image_file_problem("train/n01/a.JPEG")   # None, or why the file is unusable
+
+JPEGs are decoded with the accurate integer DCT, which gives exactly the pixels of cv2/PIL
+(libjpeg-turbo), the decoders of the official code; TensorFlow's default fast DCT is about one grey
+level off. EXIF orientation is ignored, as the official ``cv2.IMREAD_IGNORE_ORIENTATION``.
 """
 
 import os
@@ -10,11 +14,10 @@ import os
 import numpy as np
 import tensorflow as tf
 
-# torchvision's ImageNet statistics (RGB, on [0, 1] pixels), used by every official HRNet recipe.
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+from hrnet_tf.data.normalization import IMAGENET, Normalization
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+JPEG_DCT = "INTEGER_ACCURATE"
 
 _JPEG_MAGIC = b"\xff\xd8\xff"
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -23,26 +26,76 @@ _BMP_MAGIC = b"BM"
 _TAIL = 64
 
 
-def normalize_imagenet(image):
-    """uint8 (or [0, 255] float) RGB -> float32 ``(x / 255 - mean) / std``.
+def normalize(image, normalization=IMAGENET):
+    """uint8 (or [0, 255] float) RGB -> float32 network input, in TF ops (any leading shape).
 
-    >>> round(float(normalize_imagenet(tf.constant([[[0, 0, 0]]], tf.uint8))[0, 0, 0]), 4)
+    >>> round(float(normalize(tf.constant([[[0, 0, 0]]], tf.uint8))[0, 0, 0]), 4)
     -2.1179
     """
-    image = tf.cast(image, tf.float32) / 255.0
-    return (image - tf.constant(IMAGENET_MEAN)) / tf.constant(IMAGENET_STD)
+    x = tf.cast(image, tf.float32)
+    if normalization.channel_order == "BGR":
+        x = tf.reverse(x, axis=[-1])
+    scale, offset = normalization.scale_offset()
+    return x * scale + offset
 
 
-def denormalize_imagenet(x):
-    """Inverse of ``normalize_imagenet``: float32 pixels in [0, 255] (for drawing/TensorBoard)."""
-    return (tf.cast(x, tf.float32) * tf.constant(IMAGENET_STD) + tf.constant(IMAGENET_MEAN)) * 255.0
+def denormalize(x, normalization=IMAGENET):
+    """Inverse of ``normalize``: float32 RGB pixels in [0, 255] (for drawing/TensorBoard)."""
+    scale, offset = normalization.scale_offset()
+    image = (tf.cast(x, tf.float32) - offset) / scale
+    return tf.reverse(image, axis=[-1]) if normalization.channel_order == "BGR" else image
 
 
-def decode_rgb(encoded):
-    """Encoded JPEG/PNG/GIF/BMP bytes -> uint8 ``[H, W, 3]`` (grayscale expanded, alpha dropped)."""
-    image = tf.io.decode_image(encoded, channels=3, expand_animations=False)
+def decode_image(encoded):
+    """Encoded JPEG/PNG/GIF/BMP bytes -> uint8 ``[H, W, 3]`` RGB (grayscale expanded, alpha dropped,
+    the first frame of a GIF)."""
+    image = tf.cond(
+        tf.io.is_jpeg(encoded),
+        lambda: tf.io.decode_jpeg(encoded, channels=3, dct_method=JPEG_DCT),
+        lambda: tf.io.decode_image(encoded, channels=3, expand_animations=False),
+    )
     image.set_shape([None, None, 3])
     return image
+
+
+def decode_image_crop(encoded, window_of_shape):
+    """Decodes only a window of the image: ``window_of_shape([h, w, c])`` -> (top, left, height,
+    width). JPEGs decode just that window (``decode_and_crop_jpeg``, accurate DCT); other formats
+    decode whole and are cropped."""
+
+    def jpeg():
+        top, left, h, w = window_of_shape(tf.image.extract_jpeg_shape(encoded))
+        return tf.image.decode_and_crop_jpeg(
+            encoded, tf.stack([top, left, h, w]), channels=3, dct_method=JPEG_DCT
+        )
+
+    def other():
+        image = tf.io.decode_image(encoded, channels=3, expand_animations=False)
+        top, left, h, w = window_of_shape(tf.shape(image))
+        return image[top : top + h, left : left + w]
+
+    image = tf.cond(tf.io.is_jpeg(encoded), jpeg, other)
+    image.set_shape([None, None, 3])
+    return image
+
+
+def read_image(path):
+    """``decode_image`` of a file."""
+    return decode_image(tf.io.read_file(path))
+
+
+def read_image_numpy(path):
+    """uint8 [H, W, 3] RGB of an image file, in NumPy (for predict commands); ``ValueError`` naming
+    the file when it is missing or not an image."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"image not found: {path}")
+    problem = image_file_problem(path)
+    if problem:
+        raise ValueError(f"{path}: {problem}")
+    try:
+        return read_image(path).numpy()
+    except tf.errors.InvalidArgumentError:
+        raise ValueError(f"{path}: cannot be decoded") from None
 
 
 def _contains(data, pattern):
@@ -143,15 +196,17 @@ def write_jpeg(path, rgb, quality=95):
 
 
 __all__ = [
-    "IMAGENET_MEAN",
-    "IMAGENET_STD",
     "IMAGE_EXTENSIONS",
+    "Normalization",
     "center_crop",
-    "decode_rgb",
-    "denormalize_imagenet",
+    "decode_image",
+    "decode_image_crop",
+    "denormalize",
     "encoded_image_ok",
     "image_file_problem",
-    "normalize_imagenet",
+    "normalize",
+    "read_image",
+    "read_image_numpy",
     "resize_shorter_side",
     "write_jpeg",
 ]

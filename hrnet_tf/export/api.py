@@ -9,14 +9,8 @@ import tensorflow as tf
 
 from hrnet_tf.export import report as reports
 from hrnet_tf.export.fold_bn import fold_batch_norm
-from hrnet_tf.export.saved_model import (
-    TASK_SIGNATURES,
-    classify_images,
-    export_saved_model,
-    pose_from_boxes,
-    resize_and_center_crop,
-    segment_images,
-)
+from hrnet_tf.export.saved_model import export_saved_model, resize_and_center_crop
+from hrnet_tf.export.signatures import check_signature, signature_of
 from hrnet_tf.export.tasks import (
     check_task,
     model_input_size,
@@ -81,64 +75,21 @@ def report_path(out):
     return out + ".report.json"
 
 
-def _check_boxes(size):
-    """Person-like boxes (x, y, w, h) inside an image of ``size`` (h, w), one per corner region."""
-    height, width = size
-    return np.array(
-        [
-            [0.1 * width, 0.1 * height, 0.35 * width, 0.7 * height],
-            [0.5 * width, 0.2 * height, 0.3 * width, 0.6 * height],
-            [0.05 * width, 0.5 * height, 0.5 * width, 0.45 * height],
-        ],
-        np.float32,
-    )
-
-
 def _check_saved_model(path, reference, task, images):
     """Reloads the SavedModel and compares its raw and task signatures with the Keras model."""
     loaded = tf.saved_model.load(path)
     x = normalize_uint8(images).numpy()
     raw = loaded.signatures["raw"](image=tf.constant(x))
-    raw = raw["output"] if "output" in raw else {k: v.numpy() for k, v in raw.items()}
+    raw = raw["output"].numpy() if "output" in raw else {k: v.numpy() for k, v in raw.items()}
     expected = reference(x, training=False)
     if isinstance(expected, dict):
         expected = {k: np.asarray(v) for k, v in expected.items()}
-    result = {"accuracy": reports.accuracy_report(expected, np.asarray(raw) if not isinstance(
-        raw, dict) else raw, task, images.shape[1:3])}
+    result = {"accuracy": reports.accuracy_report(expected, raw, task, images.shape[1:3])}
     result["signatures"] = sorted(loaded.signatures.keys())
-    if task not in TASK_SIGNATURES:
-        return result
-    signature = loaded.signatures[TASK_SIGNATURES[task]]
-    # Odd-sized images exercise the any-size path of the uint8 signatures.
-    odd = images[:, : images.shape[1] - 3, : images.shape[2] - 5]
-    if task == "segmentation":
-        got = signature(images=tf.constant(odd))["labels"].numpy()
-        want = segment_images(reference, tf.constant(odd)).numpy()
-        result["signature_check"] = {
-            "input_shape": list(odd.shape),
-            "label_agreement": float(np.mean(got == want)),
-        }
-    elif task == "classification":
-        got = signature(images=tf.constant(odd))["probabilities"].numpy()
-        want = classify_images(reference, tf.constant(odd)).numpy()
-        result["signature_check"] = {
-            "input_shape": list(odd.shape),
-            **reports.output_errors(want, got),
-            "label_agreement": reports.label_agreement(want, got),
-        }
-    elif task == "pose":
-        boxes = _check_boxes(odd.shape[1:3])
-        errors = []
-        for image in odd:
-            got = signature(image=tf.constant(image), boxes=tf.constant(boxes))
-            want, _ = pose_from_boxes(reference, tf.constant(image), tf.constant(boxes))
-            errors.append(np.linalg.norm(got["keypoints"].numpy() - want.numpy(), axis=-1))
-        errors = np.concatenate(errors)
-        result["signature_check"] = {
-            "input_shape": list(odd.shape[1:]),
-            "boxes": len(boxes),
-            "keypoint_error_px": {"mean": float(errors.mean()), "max": float(errors.max())},
-        }
+    signature = signature_of(task)
+    if signature is not None:
+        served = loaded.signatures[signature.name]
+        result["signature_check"] = check_signature(signature, served, reference, images)
     return result
 
 

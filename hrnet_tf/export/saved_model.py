@@ -22,9 +22,6 @@ from hrnet_tf.export.tasks import model_input_size, normalize_uint8
 # The official classification validation resize: shorter side 256 for a 224 crop.
 CENTER_CROP_FRACTION = 0.875
 
-TASK_SIGNATURES = {"pose": "keypoints", "segmentation": "segment", "classification": "classify"}
-
-
 def _run(model, x):
     return model(x, training=False)
 
@@ -80,44 +77,23 @@ def pose_from_boxes(model, image, boxes):
 
 def build_archive(model, task, raw_input_size=None):
     """A ``keras.export.ExportArchive`` with the raw signature and the task's signature."""
+    from hrnet_tf.export.signatures import signature_of
+
     archive = keras.export.ExportArchive()
     archive.track(model)
     in_h, in_w = model_input_size(model)
     if raw_input_size is not None:
         in_h, in_w = raw_input_size
+    signature = signature_of(task)
+    if signature is not None:
+        if signature.needs_fixed_input and None in model_input_size(model):
+            raise ValueError(f"the {signature.name} signature needs a model with a fixed input size")
 
-    def task_endpoint():
-        if task == "pose":
-            if in_h is None or in_w is None:
-                raise ValueError("the pose signature needs a model with a fixed input size")
+        def serve(*inputs):
+            names = [spec.name for spec in signature.input_signature]
+            return signature.function(model, **dict(zip(names, inputs, strict=True)))
 
-            def keypoints(image, boxes):
-                points, scores = pose_from_boxes(model, image, boxes)
-                return {"keypoints": points, "scores": scores}
-
-            return keypoints, [
-                tf.TensorSpec([None, None, 3], tf.uint8, name="image"),
-                tf.TensorSpec([None, 4], tf.float32, name="boxes"),
-            ]
-        if task == "segmentation":
-
-            def segment(images):
-                return {"labels": segment_images(model, images)}
-
-            return segment, [tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")]
-        if task == "classification":
-
-            def classify(images):
-                probabilities = classify_images(model, images)
-                classes = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
-                return {"probabilities": probabilities, "classes": classes}
-
-            return classify, [tf.TensorSpec([None, None, None, 3], tf.uint8, name="images")]
-        return None, None
-
-    fn, signature = task_endpoint()
-    if fn is not None:
-        archive.add_endpoint(TASK_SIGNATURES[task], fn, input_signature=signature)
+        archive.add_endpoint(signature.name, serve, input_signature=list(signature.input_signature))
 
     def raw(image):
         output = _run(model, image)

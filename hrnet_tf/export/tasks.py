@@ -4,11 +4,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-TASKS = ("pose", "segmentation", "classification", "raw")
+from hrnet_tf.data.images import normalize
 
-# torchvision's ImageNet statistics, as in every official HRNet data pipeline (RGB, 0-1 range).
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+TASKS = ("pose", "segmentation", "classification", "raw")
 
 
 # Model task (``model.info.task``) -> what its export does with the output.
@@ -44,16 +42,17 @@ def check_task(task, model):
     return task
 
 
-def normalize_uint8(images):
-    """uint8 (or 0-255 float) RGB -> ImageNet-normalized float32, in TF ops (any leading shape).
+def normalize_uint8(images, model=None):
+    """uint8 (or 0-255 float) RGB -> the network input of ``model`` (ImageNet normalization when
+    no model is given), in TF ops, any leading shape.
 
     Example:
         >>> x = normalize_uint8(tf.fill([1, 1, 3], tf.constant(255, tf.uint8)))
         >>> [round(float(v), 3) for v in x[0, 0]]
         [2.249, 2.429, 2.64]
     """
-    images = tf.cast(images, tf.float32) / 255.0
-    return (images - tf.constant(IMAGENET_MEAN)) / tf.constant(IMAGENET_STD)
+    info = getattr(model, "info", None)
+    return normalize(images) if info is None else normalize(images, info.normalization)
 
 
 def model_input_size(model):

@@ -7,6 +7,7 @@ so that converted PyTorch state dicts map one to one.
 import keras
 from keras import layers
 
+from hrnet_tf.errors import ConfigError
 from hrnet_tf.layers.common import ConvBN, Sequence, batch_norm, conv
 
 
@@ -134,7 +135,7 @@ def block_class(name):
     try:
         return BLOCKS[name.upper()]
     except KeyError:
-        raise ValueError(f"block must be one of {sorted(BLOCKS)}, got {name!r}") from None
+        raise ConfigError(f"block must be one of {sorted(BLOCKS)}, got {name!r}") from None
 
 
 @keras.saving.register_keras_serializable(package="hrnet_tf")

@@ -18,12 +18,14 @@ they are then tensors, which `keras.ops.image.resize` refuses, so we call `tf.im
 import keras
 from keras import ops
 
+from hrnet_tf.errors import ConfigError
+
 RESIZE_METHODS = ("nearest", "bilinear", "bilinear_align_corners")
 
 
 def check_method(method):
     if method not in RESIZE_METHODS:
-        raise ValueError(f"resize method must be one of {RESIZE_METHODS}, got {method!r}")
+        raise ConfigError(f"resize method must be one of {RESIZE_METHODS}, got {method!r}")
     return method
 
 

@@ -2,6 +2,7 @@
 
 from keras import layers
 
+from hrnet_tf.errors import ConfigError
 from hrnet_tf.layers.blocks import ResidualStack
 from hrnet_tf.layers.common import batch_norm, conv_init
 from hrnet_tf.layers.hr_module import HRStage, TransitionLayer
@@ -35,7 +36,7 @@ def hrnet_trunk(
     if upsample_method == "nearest":
         bad = [d for d in x.shape[1:3] if d is not None and d % 32]
         if bad:
-            raise ValueError(
+            raise ConfigError(
                 f"input size {tuple(x.shape[1:3])} must be a multiple of 32 for fusion by nearest "
                 "upsampling with fixed factors (the official classification/pose/detection rule); "
                 "use upsample_method='bilinear' for arbitrary sizes"

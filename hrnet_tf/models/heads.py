@@ -3,6 +3,7 @@
 import keras
 from keras import layers, ops
 
+from hrnet_tf.errors import ConfigError
 from hrnet_tf.layers.blocks import Bottleneck
 from hrnet_tf.layers.common import ConvBN, Group, Sequence, batch_norm, conv_init
 from hrnet_tf.layers.resize import check_method, upsample
@@ -200,7 +201,7 @@ class HRFPN(layers.Layer):
         self.num_outs = num_outs
         self.pooling = pooling.lower()
         if self.pooling not in ("avg", "max"):
-            raise ValueError(f"HRFPN pooling must be 'avg' or 'max', got {pooling!r}")
+            raise ConfigError(f"HRFPN pooling must be 'avg' or 'max', got {pooling!r}")
         self.concat = UpsampleConcat("bilinear", name="concat")
         self.reduction_conv = Sequence(
             [layers.Conv2D(out_channels, 1, kernel_initializer=conv_init(), name="0")],

@@ -3,6 +3,7 @@
 import keras
 
 from hrnet_tf.convert.checkpoints import load_weights
+from hrnet_tf.errors import ConfigError
 from hrnet_tf.layers.resize import check_method
 from hrnet_tf.models.backbone import hrnet_trunk
 from hrnet_tf.models.heads import (
@@ -21,11 +22,11 @@ def _inputs(input_shape, input_tensor=None):
     ``keras.Input``, or any intermediate tensor whose graph becomes part of the model."""
     if input_tensor is not None:
         if input_tensor.shape[-1] != 3:
-            raise ValueError(f"input_tensor must have 3 channels, got shape {input_tensor.shape}")
+            raise ConfigError(f"input_tensor must have 3 channels, got shape {input_tensor.shape}")
         sources = keras.utils.get_source_inputs(input_tensor)
         return (sources[0] if len(sources) == 1 else sources), input_tensor
     if input_shape is None or len(input_shape) != 3 or input_shape[-1] != 3:
-        raise ValueError(f"input_shape must be (height, width, 3), got {input_shape!r}")
+        raise ConfigError(f"input_shape must be (height, width, 3), got {input_shape!r}")
     image = keras.Input(shape=tuple(input_shape), name="image")
     return image, image
 
@@ -215,5 +216,5 @@ def build_model(kind, **kwargs):
     try:
         constructor = MODEL_KINDS[kind.lower()]
     except KeyError:
-        raise ValueError(f"unknown model kind {kind!r}; choose one of {sorted(MODEL_KINDS)}") from None
+        raise ConfigError(f"unknown model kind {kind!r}; choose one of {sorted(MODEL_KINDS)}") from None
     return constructor(**kwargs)

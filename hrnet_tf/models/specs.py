@@ -7,6 +7,7 @@ one Bottleneck branch; the stem is always 64 channels.
 
 from dataclasses import dataclass
 
+from hrnet_tf.errors import ConfigError
 from hrnet_tf.layers.blocks import block_class
 
 
@@ -23,11 +24,11 @@ class StageSpec:
         object.__setattr__(self, "block", self.block.upper())
         block_class(self.block)  # validates the name
         if len(self.num_blocks) != len(self.num_channels):
-            raise ValueError(
+            raise ConfigError(
                 f"num_blocks {self.num_blocks} and num_channels {self.num_channels} need one entry per branch"
             )
         if self.num_modules < 1:
-            raise ValueError(f"num_modules must be >= 1, got {self.num_modules}")
+            raise ConfigError(f"num_modules must be >= 1, got {self.num_modules}")
 
     @property
     def num_branches(self):
@@ -53,12 +54,12 @@ class StageSpec:
         }
         unknown = sorted(k for k in d if k.lower() not in known)
         if unknown:
-            raise ValueError(
+            raise ConfigError(
                 f"{where}: unknown key(s) {unknown}; expected NUM_MODULES, NUM_BRANCHES, BLOCK, "
                 "NUM_BLOCKS, NUM_CHANNELS, FUSE_METHOD"
             )
         if lower.get("fuse_method", "SUM").upper() != "SUM":
-            raise ValueError(f"{where}: only FUSE_METHOD SUM exists in HRNet")
+            raise ConfigError(f"{where}: only FUSE_METHOD SUM exists in HRNet")
         try:
             spec = cls(
                 num_modules=int(lower["num_modules"]),
@@ -67,10 +68,10 @@ class StageSpec:
                 block=str(lower.get("block", "BASIC")),
             )
         except KeyError as e:
-            raise ValueError(f"{where}: missing key {e.args[0].upper()}") from None
+            raise ConfigError(f"{where}: missing key {e.args[0].upper()}") from None
         branches = lower.get("num_branches")
         if branches is not None and int(branches) != spec.num_branches:
-            raise ValueError(
+            raise ConfigError(
                 f"{where}: NUM_BRANCHES={branches} but {spec.num_branches} channel entries given"
             )
         return spec
@@ -87,9 +88,9 @@ class HRNetSpec:
     def __post_init__(self):
         for k, stage in enumerate(self.stages, start=1):
             if stage.num_branches != k:
-                raise ValueError(f"stage{k} must have {k} branch(es), got {stage.num_branches}")
+                raise ConfigError(f"stage{k} must have {k} branch(es), got {stage.num_branches}")
         if self.stage1.num_modules != 1:
-            raise ValueError("stage1 is a single module (the official code hard-codes it)")
+            raise ConfigError("stage1 is a single module (the official code hard-codes it)")
 
     @property
     def stages(self):
@@ -108,12 +109,12 @@ class HRNetSpec:
         for k in range(1, 5):
             key = f"stage{k}"
             if key not in lower:
-                raise ValueError(f"stage specification is missing {key.upper()}")
+                raise ConfigError(f"stage specification is missing {key.upper()}")
             stages[key] = StageSpec.from_dict(lower[key], where=key.upper())
         allowed = {*stages, "stem_channels", "final_conv_kernel", "pretrained_layers"}
         extra = sorted(k for k in d if k.lower() not in allowed)
         if extra:
-            raise ValueError(f"unknown key(s) in stage specification: {extra}")
+            raise ConfigError(f"unknown key(s) in stage specification: {extra}")
         return cls(**stages, stem_channels=int(lower.get("stem_channels", 64)))
 
 
@@ -163,7 +164,7 @@ def resolve_spec(width):
         return HRNetSpec.from_dict(width)
     key = str(width).lower().removeprefix("w")
     if key not in PRESETS:
-        raise ValueError(
+        raise ConfigError(
             f"unknown HRNet width {width!r}; choose one of {[*WIDTHS, 'tiny']} or pass a stage "
             "specification (HRNetSpec or a dict with STAGE1..STAGE4)"
         )

@@ -1,24 +1,24 @@
-"""Training engine shared by every task: typed configs, the Task protocol, a tf.distribute custom
-training loop with checkpoints and resume, and the command-line contract of ``train/*.py``.
+"""Training engine shared by every task: typed configs, the Task contract, and a tf.distribute
+custom training loop with checkpoints and resume. The command line is :mod:`hrnet_tf.cli`.
 
-    from hrnet_tf.training import Config, Task, load_config
-    from hrnet_tf.training.cli import main
+    from hrnet_tf.training import Config, Task, TaskData, load_config
+    from hrnet_tf.training.trainer import Trainer
 """
 
+from hrnet_tf.errors import ConfigError, DataError
 from hrnet_tf.training.config import (
     Config,
-    ConfigError,
     DataConfig,
-    DataError,
     EvalConfig,
     ModelConfig,
     TrainConfig,
+    config_path,
     config_to_dict,
     image_size_hw,
     load_config,
     save_config,
 )
-from hrnet_tf.training.task import Task, epoch_seed, per_replica_batch_size
+from hrnet_tf.training.task import Task, TaskData, epoch_seed, per_replica_batch_size, shard_of
 
 __all__ = [
     "Config",
@@ -28,14 +28,17 @@ __all__ = [
     "EvalConfig",
     "ModelConfig",
     "Task",
+    "TaskData",
     "TrainConfig",
     "Trainer",
+    "config_path",
     "config_to_dict",
     "epoch_seed",
     "image_size_hw",
     "load_config",
     "per_replica_batch_size",
     "save_config",
+    "shard_of",
 ]
 
 

@@ -7,6 +7,11 @@ complete checkpoint, which is what a restart restores.
 
 Under MultiWorkerMirroredStrategy every worker must take part in a save; workers other than the
 chief write to a private folder that is deleted right after.
+
+The model and the optimizer are saved as their flat lists of variables (``model.weights``,
+``optimizer.variables``), not through TensorFlow's object graph: that graph does not reach the
+layers Keras 3 keeps in nested lists (an HRNet fusion layer's paths), whose BatchNorm statistics a
+resumed run would otherwise lose.
 """
 
 import os
@@ -25,8 +30,8 @@ class CheckpointKeeper:
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.step_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="step_in_epoch")
         self.checkpoint = tf.train.Checkpoint(
-            model=model,
-            optimizer=optimizer,
+            model_weights=list(model.weights),
+            optimizer_variables=list(optimizer.variables),
             global_step=self.global_step,
             epoch=self.epoch,
             step_in_epoch=self.step_in_epoch,

@@ -26,13 +26,31 @@ from typing import Literal
 
 import yaml
 
+from hrnet_tf.errors import ConfigError, DataError
 
-class ConfigError(ValueError):
-    """A bad configuration: the message is one line naming the key and where it came from."""
+# The experiment files ship inside the package (``hrnet_tf/configs/<task>/*.yaml``); the repository's
+# top-level ``configs`` is a link to them, so ``--config configs/pose/...`` works from a checkout and
+# after a regular ``pip install``.
+CONFIG_ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
 
 
-class DataError(ValueError):
-    """Missing or unusable data: the message is one line naming the path and what was expected."""
+def config_path(path):
+    """``path`` if that file exists, else the packaged experiment it names: ``configs/pose/x.yaml``,
+    ``pose/x.yaml`` and ``hrnet_tf/configs/pose/x.yaml`` all find ``CONFIG_ROOT/pose/x.yaml``.
+
+    >>> os.path.relpath(config_path("pose/coco_w32_256x192.yaml"), CONFIG_ROOT)
+    'pose/coco_w32_256x192.yaml'
+    """
+    path = os.fspath(path)
+    if os.path.isfile(path):
+        return path
+    parts = os.path.normpath(path).split(os.sep)
+    if "configs" in parts:
+        parts = parts[len(parts) - parts[::-1].index("configs"):]
+    packaged = os.path.join(CONFIG_ROOT, *parts)
+    if os.path.isfile(packaged):
+        return packaged
+    raise ConfigError(f"config file not found: {path}")
 
 
 @dataclass
@@ -244,10 +262,8 @@ def load_config(path, config_cls=Config, overrides=()):
     data = {}
     where = "defaults"
     if path is not None:
-        path = os.fspath(path)
+        path = config_path(path)
         where = path
-        if not os.path.isfile(path):
-            raise ConfigError(f"config file not found: {path}")
         with open(path) as f:
             try:
                 data = yaml.safe_load(f) or {}
@@ -293,6 +309,7 @@ __all__ = [
     "EvalConfig",
     "ModelConfig",
     "TrainConfig",
+    "config_path",
     "config_to_dict",
     "image_size_hw",
     "load_config",

@@ -4,6 +4,8 @@ import os
 
 import tensorflow as tf
 
+from hrnet_tf.errors import ConfigError
+
 STRATEGIES = ("default", "mirrored", "multiworker", "tpu")
 
 
@@ -31,7 +33,7 @@ def make_strategy(name="default", virtual_devices=0):
     1
     """
     if name not in STRATEGIES:
-        raise ValueError(f"--strategy {name!r}: choose one of {', '.join(STRATEGIES)}")
+        raise ConfigError(f"--strategy {name!r}: choose one of {', '.join(STRATEGIES)}")
     if virtual_devices and virtual_devices > 1:
         split_cpu(virtual_devices)
     if name == "default":
@@ -47,7 +49,7 @@ def make_strategy(name="default", virtual_devices=0):
         )
     if name == "multiworker":
         if "TF_CONFIG" not in os.environ:
-            raise ValueError("--strategy multiworker needs the cluster in the TF_CONFIG variable")
+            raise ConfigError("--strategy multiworker needs the cluster in the TF_CONFIG variable")
         return tf.distribute.MultiWorkerMirroredStrategy()
     resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=os.environ.get("TPU_NAME", ""))
     tf.config.experimental_connect_to_cluster(resolver)

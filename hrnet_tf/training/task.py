@@ -1,36 +1,50 @@
-"""The ``Task`` protocol: what the trainer needs from classification, pose, segmentation, ...
+"""The ``Task`` contract: what the trainer and the commands need from classification, pose, ...
 
-A task is a small object (no state beyond what its methods build) that the trainer and the command
-line call. Subclass ``Task`` and implement the methods marked "required"::
+A task is a stateless recipe. Given a config it validates it, lists its data, builds the model, the
+criterion, the training datasets and the evaluator; the trainer holds what it returns. Nothing one
+method builds is stashed for another: what a step needs is passed to it.
 
     class MyTask(Task):
-        name = "mytask"
+        name = "mytask"                       # train/mytask.py, runs/mytask/...
         config_class = MyConfig
+        config_dir = "mytask"                 # hrnet_tf/configs/mytask/*.yaml
+        dataset_configs = {"synthetic": "synthetic_tiny.yaml", "mydata": "official.yaml"}
+        default_dataset = "mydata"            # what --data-dir DIR alone trains
 
-        def build_model(self, config):
-            return hrnet_tf.HRNetClassifier(config.model.width, num_classes=10, ...)
+        def validate(self, config): ...       # the whole config, before anything is built
+        def load_data(self, config): ...      # -> TaskData(train=..., val=...), DataError if unusable
+        def build_model(self, config): ...    # -> hrnet_tf.HRNetModel
+        def build_criterion(self, config): ...  # -> callable(targets, outputs, sample_weight) -> [B]
+        def train_dataset(self, config, data, input_context=None, epoch=0): ...
+        def build_evaluator(self, config, data): ...  # -> hrnet_tf.evaluation.Evaluator
 
-        def train_dataset(self, config, input_context=None, epoch=0):
-            ...  # per-replica batches of (inputs, targets) or (inputs, targets, sample_weight)
-
-        def loss(self, targets, outputs, sample_weight=None):
-            ...  # per-example loss, shape [batch]
-
-        def steps_per_epoch(self, config):
-            return num_train_examples // config.train.batch_size
-
-        def evaluate(self, model, config, out_dir):
-            return {"top1": ...}
-
-    sys.exit(hrnet_tf.training.cli.main(MyTask()))
+    sys.exit(hrnet_tf.cli.train("mytask"))    # once the task is in hrnet_tf.registry
 """
 
-from hrnet_tf.training.config import Config, ConfigError
+import os
+from dataclasses import dataclass, field
+
+from hrnet_tf.errors import ConfigError
+
+
+@dataclass
+class TaskData:
+    """The examples a run uses, as listed (and checked) once before training.
+
+    ``train`` and ``val`` are the task's own records (file lists, annotation tables); ``notes`` are
+    one-line reports of what was skipped while listing, shown at the end of the run.
+    """
+
+    train: object = None
+    val: object = None
+    notes: list = field(default_factory=list)
+    num_train: int = 0
 
 
 def per_replica_batch_size(config, input_context):
     """The batch each replica sees: ``train.batch_size`` (global) split over the replicas.
 
+    >>> from hrnet_tf.training.config import Config
     >>> per_replica_batch_size(Config(), None) == Config().train.batch_size
     True
     """
@@ -46,80 +60,81 @@ def per_replica_batch_size(config, input_context):
 
 
 def epoch_seed(config, epoch):
-    """A seed for epoch ``epoch``'s shuffle and augmentation: the same (seed, epoch) always gives
+    """The seed of epoch ``epoch``'s shuffle and augmentation: the same (seed, epoch) always gives
     the same stream, so a resumed run can skip to its position and see identical batches."""
     return int(config.seed) * 1_000_003 + int(epoch)
 
 
+def shard_of(input_context):
+    """(number of input pipelines, this pipeline's index) of a tf.distribute input context."""
+    if input_context is None or input_context.num_input_pipelines <= 1:
+        return 1, 0
+    return input_context.num_input_pipelines, input_context.input_pipeline_id
+
+
 class Task:
-    """Base class of every task; see the module docstring for a complete example.
+    """Base class of every task; see the module docstring.
 
     Contract the trainer relies on:
 
     * ``train_dataset`` returns ONE epoch (or more; the trainer takes ``steps_per_epoch`` batches)
-      of per-replica batches, batched with ``drop_remainder=True``. Its order and augmentation must
-      depend only on ``(config.seed, epoch)`` (see ``epoch_seed``): on resume the trainer rebuilds
-      the epoch's dataset and skips the batches already seen. With ``input_context`` (several
-      workers), shard by ``input_context.input_pipeline_id`` and use
+      of per-replica batches, batched with ``drop_remainder=True``. Its order and augmentation
+      depend only on ``(config.seed, epoch)`` (``epoch_seed``) and each sample's position, through
+      stateless random ops; on resume the trainer rebuilds the epoch's dataset and skips the batches
+      already seen. With several input pipelines, shard by ``shard_of(input_context)`` and use
       ``per_replica_batch_size(config, input_context)``.
-    * ``loss`` returns the per-example loss ``[batch]`` in float32; the trainer divides the sum by
-      the GLOBAL batch size and adds ``model.losses``. ``sample_weight`` is None or ``[batch]``.
-    * ``train_metrics`` returns per-example values ``[batch]`` (e.g. 1.0 for a correct top-1) that
-      the trainer averages over the global batch and shows beside the loss.
-    * ``evaluate`` runs on the chief after training and returns a flat dict of floats; the trainer
-      writes it to ``OUT/metrics.json``.
+    * The criterion returns the per-example loss ``[batch]`` in float32; the trainer divides the
+      sum by the GLOBAL batch size. Its optional ``metrics(targets, outputs, sample_weight)``
+      returns per-example values averaged the same way and shown beside the loss.
+    * The evaluator runs on the chief after training (and every ``eval.every_epochs``); its result,
+      a JSON-able dict, is written to ``OUT/metrics.json``.
     """
 
     name = "task"
-    config_class = Config
+    config_class = None
+    config_dir = ""
+    dataset_configs = {}
+    default_dataset = "synthetic"
 
-    # -- command line -------------------------------------------------------------------------
-    def default_config(self):
-        """Config file used when ``--config`` is omitted (None: the dataclass defaults)."""
-        return None
+    # -- configuration ---------------------------------------------------------------------------
+    def config_file(self, dataset):
+        """The packaged experiment of ``dataset`` (``hrnet_tf/configs/<config_dir>/<file>``)."""
+        from hrnet_tf.training.config import CONFIG_ROOT
 
-    def default_overrides(self):
-        """``key=value`` overrides applied before the user's ``--set`` when ``--config`` is
-        omitted (e.g. a tiny synthetic demo)."""
-        return []
+        if dataset not in self.dataset_configs:
+            raise ConfigError(
+                f"--dataset {dataset!r}: choose one of {', '.join(sorted(self.dataset_configs))}"
+            )
+        return os.path.join(CONFIG_ROOT, self.config_dir, self.dataset_configs[dataset])
 
-    def add_arguments(self, parser):
-        """Adds task-specific command-line options to the argparse ``parser``."""
+    def validate(self, config):
+        """Checks the whole config before anything is built; raises ``ConfigError`` naming the key."""
 
-    def apply_arguments(self, args, config):
-        """Applies the options from ``add_arguments`` to ``config``; returns the config."""
-        return config
-
-    # -- required -------------------------------------------------------------------------------
-    def build_model(self, config):
-        """A ``keras.Model`` (built inside the strategy scope and the dtype policy)."""
+    # -- required ------------------------------------------------------------------------------
+    def load_data(self, config):
+        """Lists and checks the data: a :class:`TaskData` (``DataError`` when it is unusable)."""
         raise NotImplementedError
 
-    def train_dataset(self, config, input_context=None, epoch=0):
+    def build_model(self, config):
+        """An ``hrnet_tf.HRNetModel`` (built inside the strategy scope and the dtype policy)."""
+        raise NotImplementedError
+
+    def build_criterion(self, config):
+        """The training loss: ``criterion(targets, outputs, sample_weight) -> [batch]`` float32."""
+        raise NotImplementedError
+
+    def train_dataset(self, config, data, input_context=None, epoch=0):
         """A ``tf.data.Dataset`` of per-replica batches for epoch ``epoch``."""
         raise NotImplementedError
 
-    def loss(self, targets, outputs, sample_weight=None):
-        """Per-example loss, float32 ``[batch]``."""
+    def build_evaluator(self, config, data):
+        """The evaluation of ``data.val``: an :class:`hrnet_tf.evaluation.Evaluator`."""
         raise NotImplementedError
 
-    def steps_per_epoch(self, config):
+    # -- with defaults -------------------------------------------------------------------------
+    def steps_per_epoch(self, config, data):
         """Optimizer steps in one epoch (``config.train.steps_per_epoch`` overrides it)."""
-        raise NotImplementedError
-
-    # -- optional -------------------------------------------------------------------------------
-    def train_metrics(self, targets, outputs, sample_weight=None):
-        """Dict of name -> per-example float32 values ``[batch]`` averaged like the loss."""
-        return {}
-
-    def evaluate(self, model, config, out_dir):
-        """Final evaluation: a JSON-able dict written to ``OUT/metrics.json`` as is. Top-level
-        numbers are the headline (logged); nested sections (e.g. ``per_class``) go to TensorBoard."""
-        return {}
-
-    def on_run_end(self):
-        """Lines for the end-of-run report (e.g. counts of skipped bad files)."""
-        return []
+        return data.num_train // config.train.batch_size
 
 
-__all__ = ["Task", "epoch_seed", "per_replica_batch_size"]
+__all__ = ["Task", "TaskData", "epoch_seed", "per_replica_batch_size", "shard_of"]

@@ -11,7 +11,7 @@ Output folder (``out_dir``)::
     checkpoints/       ckpt-<step>.*: model, optimizer, epoch, step in epoch (last N kept)
     logs/              TensorBoard: loss, lr, grad norm, train metrics, images/s, eval metrics
     model.keras        the final model
-    metrics.json       the final evaluation (task.evaluate)
+    metrics.json       the final evaluation (the task's evaluator)
 
 Re-running with the same ``out_dir`` resumes from the newest checkpoint: each epoch's data stream
 depends only on (seed, epoch), so skipping the batches already seen continues the same stream.
@@ -31,8 +31,11 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
+from hrnet_tf.data.checks import sample_problem
+from hrnet_tf.errors import DataError, TrainingDiverged
+from hrnet_tf.evaluation import evaluate
 from hrnet_tf.training.checkpoints import CheckpointKeeper
-from hrnet_tf.training.config import DataError, config_to_dict, load_config, save_config
+from hrnet_tf.training.config import config_to_dict, load_config, save_config
 from hrnet_tf.training.distribute import worker_info
 from hrnet_tf.training.optimizers import build_optimizer, coupled_weight_decay, loss_scale
 from hrnet_tf.training.schedules import schedule_from_config
@@ -52,10 +55,6 @@ def scalar_summary(tag, value, step):
     """A TensorBoard scalar without the ``tensorboard`` package (``tf.summary.scalar`` needs it)."""
     value = tf.constant(float(value), tf.float32)
     tf.summary.write(tag, value, step=step, metadata=_SCALAR_METADATA)
-
-
-class TrainingDiverged(RuntimeError):
-    """The loss or the gradient became NaN or infinite; the last good checkpoint is kept."""
 
 
 _POLICIES = {"none": "float32", "float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}
@@ -89,7 +88,11 @@ def write_json(path, data):
 
 
 class Trainer:
-    """Trains ``task``'s model with ``config`` into ``out_dir`` under ``strategy``."""
+    """Trains ``task``'s model with ``config`` into ``out_dir`` under ``strategy``.
+
+    The trainer holds what the task builds for the run: the data listing, the model, the criterion,
+    the optimizer and, at evaluation time, the evaluator.
+    """
 
     def __init__(self, task, config, out_dir, strategy=None, log=None):
         self.task = task
@@ -98,9 +101,13 @@ class Trainer:
         self.strategy = strategy or tf.distribute.get_strategy()
         self.is_chief, self.worker_index = worker_info(self.strategy)
         self._log = log or (lambda line: print(line, flush=True))
+        self.data = None
         self.model = None
+        self.criterion = None
         self.optimizer = None
         self.jit_compiled = False
+        self.notes = []  # end-of-run report lines from listing the data (skipped files, ...)
+        self.eval_notes = []  # and from the last evaluation
 
     def log(self, line):
         if self.is_chief:
@@ -126,6 +133,7 @@ class Trainer:
         try:
             with self.strategy.scope():
                 self.model = self.task.build_model(self.config)
+                self.criterion = self.task.build_criterion(self.config)
                 self.schedule = schedule_from_config(t, steps_per_epoch)
                 self.optimizer = build_optimizer(t, self.schedule)
                 self.optimizer.build(self.model.trainable_variables)
@@ -141,23 +149,27 @@ class Trainer:
             keras.config.set_dtype_policy(previous_policy)
 
     def _make_step(self, global_batch):
-        model, task, optimizer = self.model, self.task, self.optimizer
+        model, criterion, optimizer = self.model, self.criterion, self.optimizer
         strategy = self.strategy
         weight_decay = coupled_weight_decay(self.config.train)
         variables = model.trainable_variables
+        # Plain tensor ops: nothing for autograph to convert.
+        loss_fn = tf.autograph.experimental.do_not_convert(criterion)
+        metrics_fn = getattr(criterion, "metrics", None)
 
         def gradients(inputs, targets, sample_weight):
             with tf.GradientTape() as tape:
                 outputs = _to_float32(model(inputs, training=True))
-                per_example = tf.cast(task.loss(targets, outputs, sample_weight), tf.float32)
+                per_example = tf.cast(loss_fn(targets, outputs, sample_weight), tf.float32)
                 loss = tf.reduce_sum(per_example) / global_batch
                 if model.losses:
                     loss += tf.nn.scale_regularization_loss(tf.add_n(model.losses))
                 scaled = optimizer.scale_loss(loss)
             grads = tape.gradient(scaled, variables)
+            values = metrics_fn(targets, outputs, sample_weight) if metrics_fn else {}
             metrics = {
                 name: tf.reduce_sum(tf.cast(v, tf.float32)) / global_batch
-                for name, v in task.train_metrics(targets, outputs, sample_weight).items()
+                for name, v in values.items()
             }
             return loss, grads, metrics
 
@@ -204,7 +216,7 @@ class Trainer:
         (e.g. ``ResizeNearestNeighborGrad`` on CPU) would otherwise fail at the first step.
         """
         compiled = tf.function(gradients, jit_compile=True)
-        spec = self.task.train_dataset(self.config, None, epoch=0).element_spec
+        spec = self.task.train_dataset(self.config, self.data, None, epoch=0).element_spec
         local_batch = self.config.train.batch_size // self.strategy.num_replicas_in_sync
 
         def example(s):
@@ -225,10 +237,10 @@ class Trainer:
         return compiled
 
     def _epoch_dataset(self, epoch, skip_steps):
-        task, config = self.task, self.config
+        task, config, data = self.task, self.config, self.data
 
         def dataset_fn(input_context):
-            ds = task.train_dataset(config, input_context, epoch=epoch)
+            ds = task.train_dataset(config, data, input_context, epoch=epoch)
             if skip_steps:
                 # Each input pipeline feeds its local replicas one batch each per step.
                 local_replicas = max(
@@ -243,11 +255,14 @@ class Trainer:
     def fit(self):
         """Trains (or resumes) to ``train.epochs``, saves the model, evaluates; returns metrics."""
         config, t = self.config, self.config.train
+        self.task.validate(config)
+        self.data = self.task.load_data(config)
+        self.notes = list(self.data.notes)
         keras.utils.set_random_seed(config.seed)
         if t.deterministic:
             tf.config.experimental.enable_op_determinism()
         self._prepare_out_dir()
-        steps_per_epoch = t.steps_per_epoch or int(self.task.steps_per_epoch(config))
+        steps_per_epoch = t.steps_per_epoch or int(self.task.steps_per_epoch(config, self.data))
         if steps_per_epoch < 1:
             raise DataError(
                 f"an epoch has {steps_per_epoch} steps: fewer training examples than "
@@ -290,10 +305,15 @@ class Trainer:
                 try:
                     loss, grad_norm, metrics = train_step(iterator)
                 except (StopIteration, tf.errors.OutOfRangeError):
-                    raise ValueError(
+                    raise DataError(
                         f"the training data ran out after {step_in_epoch} of {steps_per_epoch} "
                         f"steps in epoch {epoch + 1}; lower train.steps_per_epoch"
                     ) from None
+                except tf.errors.OpError as e:
+                    problem = sample_problem(e)
+                    if problem is None:
+                        raise
+                    raise DataError(problem) from None
                 loss_value, norm_value = float(loss), float(grad_norm)
                 lossy = not math.isfinite(loss_value)
                 # With float16 loss scaling an overflowing gradient is expected: the step is
@@ -380,7 +400,10 @@ class Trainer:
         """Runs the task's evaluation; its dict (nested sections allowed, e.g. per-class IoU) goes
         to metrics.json as is, its numbers to TensorBoard, its top-level numbers to the log."""
         model = self._evaluation_model(saved_path)
-        metrics = _plain(self.task.evaluate(model, self.config, self.out_dir))
+        evaluator = self.task.build_evaluator(self.config, self.data)
+        metrics, skips = evaluate(model, evaluator, self.out_dir)
+        metrics = _plain(metrics)
+        self.eval_notes = skips.lines()
         headline = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
         if headline:
             self.log("eval  " + "  ".join(f"{k} {v:.4f}" for k, v in headline.items()))
@@ -399,7 +422,7 @@ class Trainer:
         metrics = self._evaluate(writer, global_step, saved_path=model_path)
         write_json(os.path.join(self.out_dir, "metrics.json"), metrics)
         writer.flush()
-        for line in self.task.on_run_end():
+        for line in [*self.notes, *self.eval_notes]:
             self.log(line)
         self.log(f"done: {model_path}, {os.path.join(self.out_dir, 'metrics.json')}")
         return metrics

@@ -121,7 +121,7 @@ def test_cli_converts_safetensors_to_keras_weights(tmp_path, capsys):
         np.testing.assert_array_equal(value, state[key])
     assert "wrote" in capsys.readouterr().out
     # The wrong number of classes is a clear error, not a crash.
-    assert convert_main([*argv, "--width", "tiny", "--num-classes", "19"]) == 1
+    assert convert_main([*argv, "--width", "tiny", "--num-classes", "19"]) == 2  # a user error
     assert "last_layer.3.weight: checkpoint (3, 120, 1, 1), model expects (19, 120, 1, 1)" in (
         capsys.readouterr().err
     )

@@ -83,10 +83,9 @@ def test_save_and_reload_round_trip(tmp_path):
 
 
 def test_cli_reports_bad_key_in_one_line(tmp_path, capsys):
-    from hrnet_tf.training.cli import main
-    from tests.training.tiny_task import TinyTask
+    from tests.training.tiny_task import main
 
-    status = main(TinyTask(), ["--out", str(tmp_path), "--set", "train.nope=1"])
+    status = main(["--out", str(tmp_path), "--set", "train.nope=1"])
     err = capsys.readouterr().err.strip()
     assert status == 2
     assert err.count("\n") == 0 and "train.nope" in err

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from hrnet_tf.training.config import Config, DataConfig, load_config
-from hrnet_tf.training.task import Task
+from hrnet_tf.training.task import Task, TaskData
 
 X = np.random.default_rng(0).normal(size=(8, 3)).astype(np.float32)
 Y = np.random.default_rng(1).normal(size=(8, 2)).astype(np.float32)
@@ -36,18 +36,20 @@ class _LinearTask(Task):
         model.set_weights([W0, B0])
         return model
 
-    def steps_per_epoch(self, config):
-        return 3
+    def load_data(self, config):
+        return TaskData(num_train=3 * len(X))
 
-    def train_dataset(self, config, input_context=None, epoch=0):
+    def train_dataset(self, config, data, input_context=None, epoch=0):
         import tensorflow as tf
 
         return tf.data.Dataset.from_tensors((X, Y)).repeat(3)
 
-    def loss(self, targets, outputs, sample_weight=None):
+    def build_criterion(self, config):
         import tensorflow as tf
 
-        return tf.reduce_sum(tf.square(outputs - targets), axis=-1)
+        return lambda targets, outputs, sample_weight=None: tf.reduce_sum(
+            tf.square(outputs - targets), axis=-1
+        )
 
 
 def _gradient(w, b):
@@ -60,6 +62,7 @@ def _trainer_weights(tmp_path, overrides, steps=3):
 
     config = load_config(None, _LinearConfig, ["train.batch_size=8", "train.schedule=constant", *overrides])
     trainer = Trainer(_LinearTask(), config, tmp_path)
+    trainer.data = trainer.task.load_data(config)
     trainer._build(steps_per_epoch=3)
     step = trainer._make_step(8)
     iterator = iter(trainer._epoch_dataset(0, 0))
@@ -193,8 +196,9 @@ class _TwoHeadTask(_LinearTask):
         unused = keras.layers.Dense(2, name="unused")(inputs)
         return keras.Model(inputs, {"used": used, "unused": unused})
 
-    def loss(self, targets, outputs, sample_weight=None):
-        return super().loss(targets, outputs["used"], sample_weight)
+    def build_criterion(self, config):
+        loss = super().build_criterion(config)
+        return lambda targets, outputs, sample_weight=None: loss(targets, outputs["used"])
 
 
 def test_parameters_without_gradient_are_not_updated(tmp_path):
@@ -202,6 +206,7 @@ def test_parameters_without_gradient_are_not_updated(tmp_path):
 
     config = load_config(None, _LinearConfig, ["train.batch_size=8", "train.weight_decay=0.1"])
     trainer = Trainer(_TwoHeadTask(), config, tmp_path)
+    trainer.data = trainer.task.load_data(config)
     trainer._build(steps_per_epoch=3)
     before = {w.path: np.asarray(w) for w in trainer.model.weights}
     step = trainer._make_step(8)

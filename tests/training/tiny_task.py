@@ -20,8 +20,15 @@ if REPO not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from hrnet_tf.training.config import Config, DataConfig, ModelConfig  # noqa: E402
-from hrnet_tf.training.task import Task, epoch_seed, per_replica_batch_size  # noqa: E402
+from hrnet_tf.evaluation import Evaluator  # noqa: E402
+from hrnet_tf.training.config import Config, DataConfig, ModelConfig, TrainConfig  # noqa: E402
+from hrnet_tf.training.task import (  # noqa: E402
+    Task,
+    TaskData,
+    epoch_seed,
+    per_replica_batch_size,
+    shard_of,
+)
 
 NUM_CLASSES = 3
 
@@ -40,8 +47,17 @@ class TinyDataConfig(DataConfig):
 
 
 @dataclass
+class TinyTrainConfig(TrainConfig):
+    batch_size: int = 8
+    epochs: int = 2
+    lr: float = 0.1
+    lr_steps: list[float] = field(default_factory=lambda: [1.0])
+
+
+@dataclass
 class TinyConfig(Config):
     model: TinyModelConfig = field(default_factory=TinyModelConfig)
+    train: TinyTrainConfig = field(default_factory=TinyTrainConfig)
     data: TinyDataConfig = field(default_factory=TinyDataConfig)
 
 
@@ -55,12 +71,68 @@ def make_data(num_examples, size, seed=123):
     return images, labels
 
 
+class TinyCriterion:
+    """Cross-entropy; with ``nan_after`` the loss turns NaN after that many steps (its own counter)."""
+
+    def __init__(self, nan_after=0):
+        import tensorflow as tf
+
+        self.nan_after = nan_after
+        self.steps = tf.Variable(0, dtype=tf.int64, trainable=False) if nan_after else None
+
+    def __call__(self, targets, outputs, sample_weight=None):
+        import tensorflow as tf
+
+        per_example = tf.nn.sparse_softmax_cross_entropy_with_logits(targets, outputs)
+        if self.nan_after:
+            self.steps.assign_add(1)
+            per_example = tf.where(self.steps > self.nan_after, np.nan, per_example)
+        return per_example
+
+    def metrics(self, targets, outputs, sample_weight=None):
+        import tensorflow as tf
+
+        hit = tf.equal(tf.argmax(outputs, -1, output_type=tf.int32), targets)
+        return {"acc": tf.cast(hit, tf.float32)}
+
+
+class TinyEvaluator(Evaluator):
+    """Accuracy on a second draw of the same distribution."""
+
+    def __init__(self, config):
+        self.images, self.labels = make_data(
+            config.data.num_examples, int(config.data.image_size), seed=7
+        )
+        self.num_samples = len(self.labels)
+        self.hits = 0
+
+    def dataset(self):
+        import tensorflow as tf
+
+        index = np.arange(self.num_samples)
+        return tf.data.Dataset.from_tensor_slices(
+            {"index": index, "image": self.images, "label": self.labels}
+        ).batch(32)
+
+    def predict(self, forward, batch):
+        return forward(batch["image"]).numpy()
+
+    def update(self, batch, outputs):
+        self.hits += int(np.sum(np.argmax(outputs, -1) == batch["label"]))
+
+    def result(self, out_dir=None):
+        return {"acc": self.hits / self.num_samples}
+
+
 class TinyTask(Task):
     name = "tiny"
     config_class = TinyConfig
 
-    def default_overrides(self):
-        return ["train.batch_size=8", "train.epochs=2", "train.lr=0.1", "train.lr_steps=[1]"]
+    def config_file(self, dataset):
+        return None  # the dataclass defaults
+
+    def load_data(self, config):
+        return TaskData(num_train=config.data.num_examples)
 
     def build_model(self, config):
         import keras
@@ -79,18 +151,22 @@ class TinyTask(Task):
         outputs = keras.layers.Dense(NUM_CLASSES)(x)
         return keras.Model(inputs, outputs, name="tiny_net")
 
-    def steps_per_epoch(self, config):
-        return config.data.num_examples // config.train.batch_size
+    def build_criterion(self, config):
+        return TinyCriterion(config.model.nan_after_steps)
 
-    def train_dataset(self, config, input_context=None, epoch=0):
+    def build_evaluator(self, config, data):
+        return TinyEvaluator(config)
+
+    def train_dataset(self, config, data, input_context=None, epoch=0):
         import tensorflow as tf
 
         images, labels = make_data(config.data.num_examples, int(config.data.image_size))
         seed = epoch_seed(config, epoch)
         ds = tf.data.Dataset.from_tensor_slices((images, labels))
         ds = ds.shuffle(len(labels), seed=seed, reshuffle_each_iteration=False)
-        if input_context is not None and input_context.num_input_pipelines > 1:
-            ds = ds.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
+        pipelines, pipeline = shard_of(input_context)
+        if pipelines > 1:
+            ds = ds.shard(pipelines, pipeline)
 
         def flip(index, example):
             image, label = example
@@ -112,59 +188,28 @@ class TinyTask(Task):
             ds = ds.map(slow)
         return ds
 
-    def loss(self, targets, outputs, sample_weight=None):
-        import tensorflow as tf
-
-        per_example = tf.nn.sparse_softmax_cross_entropy_with_logits(targets, outputs)
-        if self._nan_after:
-            step = self._step_counter
-            step.assign_add(1)
-            per_example = tf.where(step > self._nan_after, np.nan, per_example)
-        return per_example
-
-    def train_metrics(self, targets, outputs, sample_weight=None):
-        import tensorflow as tf
-
-        hit = tf.equal(tf.argmax(outputs, -1, output_type=tf.int32), targets)
-        return {"acc": tf.cast(hit, tf.float32)}
-
-    def evaluate(self, model, config, out_dir):
-        images, labels = make_data(config.data.num_examples, int(config.data.image_size), seed=7)
-        logits = model.predict(images, batch_size=32, verbose=0)
-        return {"acc": float(np.mean(np.argmax(logits, -1) == labels))}
-
-    _nan_after = 0
-
-    def apply_arguments(self, args, config):
-        if config.model.nan_after_steps:
-            import tensorflow as tf
-
-            self._nan_after = config.model.nan_after_steps
-            self._step_counter = tf.Variable(0, dtype=tf.int64, trainable=False)
-        return config
-
-    def add_arguments(self, parser):
-        parser.add_argument("--digest", help="write this process's final weights (.npy)")
-
 
 def main(argv=None):
-    from hrnet_tf.training import cli
+    """The training command for TinyTask, plus ``--digest FILE`` (this process's final weights)."""
+    from hrnet_tf import cli
 
     task = TinyTask()
-    parser = cli.build_parser(task)
-    args = parser.parse_args(argv)
-    if not args.digest:
-        return cli.main(task, argv)
-    # Like cli.main, but keep the trainer to write every worker's weights.
-    from hrnet_tf.training.distribute import make_strategy
-    from hrnet_tf.training.trainer import Trainer, weights_digest
+    parser = cli.build_train_parser(task)
+    parser.add_argument("--digest", help="write this process's final weights (.npy)")
 
-    config, _ = cli.resolve_config(task, args)
-    strategy = make_strategy(args.strategy, args.virtual_devices)
-    trainer = Trainer(task, config, args.out, strategy)
-    trainer.fit()
-    np.save(args.digest, weights_digest(trainer.model))
-    return 0
+    def run(argv):
+        from hrnet_tf.training.distribute import make_strategy
+        from hrnet_tf.training.trainer import Trainer, weights_digest
+
+        args = parser.parse_args(argv)
+        config, _ = cli.resolve_config(task, args)
+        strategy = make_strategy(args.strategy, args.virtual_devices)
+        trainer = Trainer(task, config, args.out or os.path.join("runs", "tiny"), strategy)
+        trainer.fit()
+        if args.digest:
+            np.save(args.digest, weights_digest(trainer.model))
+
+    return cli.run(run, argv)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,142 @@
+"""The uint8 serving signature of each task: its function, its inputs and how the export checks it.
+
+A SavedModel export adds the signature of the model's task (``model.info.task``) beside ``raw``.
+The function is the task's own inference path, the one its evaluation and ``predict`` use, so an
+exported model answers exactly what the library answers; the self-check runs both on the same
+images and records how far they are apart.
+
+* pose, ``keypoints``: ``image`` uint8 [H, W, 3] (any size), ``boxes`` float32 [N, 4] (x, y, w, h)
+  -> ``keypoints`` [N, J, 2] in image pixels, ``scores`` [N, J];
+* segmentation, ``segment``: ``images`` uint8 [B, H, W, 3] -> ``labels`` int32 [B, H, W];
+* classification, ``classify``: ``images`` uint8 [B, H, W, 3] -> ``probabilities`` [B, C],
+  ``classes`` int32 [B].
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from hrnet_tf.export import report as reports
+
+
+@dataclass(frozen=True)
+class Signature:
+    """``function(model, **inputs) -> {name: tensor}``, traced with ``input_signature``.
+
+    ``check_inputs(images)`` gives the keyword arguments of the self-check calls (uint8 images at
+    an odd size, and boxes for pose); ``compare(want, got)`` the figures of the report.
+    """
+
+    name: str
+    function: object
+    input_signature: tuple
+    check_inputs: object
+    compare: object
+    needs_fixed_input: bool = False
+
+
+def _odd_sized(images):
+    """The check images cut to an odd size: exercises the any-size path of the signatures."""
+    return images[:, : images.shape[1] - 3, : images.shape[2] - 5]
+
+
+def _batch_inputs(images):
+    return [{"images": tf.constant(_odd_sized(images))}]
+
+
+def _person_boxes(size):
+    """Person-like boxes (x, y, w, h) inside an image of ``size`` (h, w)."""
+    height, width = size
+    return np.array(
+        [
+            [0.1 * width, 0.1 * height, 0.35 * width, 0.7 * height],
+            [0.5 * width, 0.2 * height, 0.3 * width, 0.6 * height],
+            [0.05 * width, 0.5 * height, 0.5 * width, 0.45 * height],
+        ],
+        np.float32,
+    )
+
+
+def _pose_inputs(images):
+    odd = _odd_sized(images)
+    boxes = tf.constant(_person_boxes(odd.shape[1:3]))
+    return [{"image": tf.constant(image), "boxes": boxes} for image in odd]
+
+
+def _compare_labels(want, got):
+    return {"label_agreement": float(np.mean(want["labels"] == got["labels"]))}
+
+
+def _compare_probabilities(want, got):
+    return {
+        **reports.output_errors(want["probabilities"], got["probabilities"]),
+        "label_agreement": reports.label_agreement(want["probabilities"], got["probabilities"]),
+    }
+
+
+def _compare_keypoints(want, got):
+    error = np.linalg.norm(want["keypoints"] - got["keypoints"], axis=-1)
+    return {"keypoint_error_px": {"mean": float(error.mean()), "max": float(error.max())}}
+
+
+def _pose_function(model, image, boxes):
+    from hrnet_tf.export.saved_model import pose_from_boxes
+
+    keypoints, scores = pose_from_boxes(model, image, boxes)
+    return {"keypoints": keypoints, "scores": scores}
+
+
+def _segment_function(model, images):
+    from hrnet_tf.export.saved_model import segment_images
+
+    return {"labels": segment_images(model, images)}
+
+
+def _classify_function(model, images):
+    from hrnet_tf.export.saved_model import classify_images
+
+    probabilities = classify_images(model, images)
+    return {"probabilities": probabilities,
+            "classes": tf.argmax(probabilities, axis=-1, output_type=tf.int32)}
+
+
+_IMAGES = (tf.TensorSpec([None, None, None, 3], tf.uint8, name="images"),)
+
+SIGNATURES = {
+    "pose": Signature(
+        "keypoints",
+        _pose_function,
+        (tf.TensorSpec([None, None, 3], tf.uint8, name="image"),
+         tf.TensorSpec([None, 4], tf.float32, name="boxes")),
+        _pose_inputs,
+        _compare_keypoints,
+        needs_fixed_input=True,
+    ),
+    "segmentation": Signature("segment", _segment_function, _IMAGES, _batch_inputs, _compare_labels),
+    "classification": Signature(
+        "classify", _classify_function, _IMAGES, _batch_inputs, _compare_probabilities
+    ),
+}
+
+
+def signature_of(task):
+    """The :class:`Signature` of an export task, or None (``raw`` only)."""
+    return SIGNATURES.get(task)
+
+
+def check_signature(signature, served, model, images):
+    """Runs the exported ``served`` function and ``signature.function`` on the Keras ``model`` with
+    the same inputs; returns the report section."""
+    want_all, got_all = [], []
+    for inputs in signature.check_inputs(images):
+        got_all.append({k: v.numpy() for k, v in served(**inputs).items()})
+        want_all.append({k: v.numpy() for k, v in signature.function(model, **inputs).items()})
+    want = {k: np.concatenate([w[k] for w in want_all]) for k in want_all[0]}
+    got = {k: np.concatenate([g[k] for g in got_all]) for k in got_all[0]}
+    first = signature.check_inputs(images)[0]
+    shape = next(iter(first.values())).shape
+    return {"input_shape": list(shape), "calls": len(want_all), **signature.compare(want, got)}
+
+
+__all__ = ["SIGNATURES", "Signature", "check_signature", "signature_of"]
