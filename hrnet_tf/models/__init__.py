@@ -9,7 +9,7 @@ from hrnet_tf.models.hrnet import (
     build_model,
     feature_extractor,
 )
-from hrnet_tf.models.model import HRNetModel, ModelInfo, load_model
+from hrnet_tf.models.model import HRNetModel, ModelInfo, load_model, load_or_build
 from hrnet_tf.models.specs import PRESETS, WIDTHS, HRNetSpec, StageSpec, resolve_spec
 
 __all__ = [
@@ -27,5 +27,6 @@ __all__ = [
     "build_model",
     "feature_extractor",
     "load_model",
+    "load_or_build",
     "resolve_spec",
 ]
