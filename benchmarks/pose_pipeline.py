@@ -1,5 +1,5 @@
 """Pose training pipeline throughput: our tf.data pipeline vs the official per-sample cv2/numpy
-pipeline (``JointsDataset.__getitem__`` re-derived in tests/pose/pose_official_ref.py), run in the
+pipeline (``JointsDataset.__getitem__`` re-derived in hrnet_tf/testing/pose_reference.py), run in the
 same process on the same images.
 
     python benchmarks/pose_pipeline.py [--data-dir DIR] [--samples 512] [--size 256x192]
@@ -56,7 +56,7 @@ def main(argv=None):
     from hrnet_tf.pose.codec import PoseCodec
     from hrnet_tf.pose.pipeline import PosePipeline
     from hrnet_tf.pose.synthetic import make_synthetic_coco
-    from tests.pose import pose_official_ref as ref
+    from hrnet_tf.testing import pose_reference as ref
 
     root = args.data_dir or os.path.join(ROOT, "..", "shared", "testdata", "coco_mini")
     if not os.path.isdir(root):

@@ -26,7 +26,7 @@ from torch import nn
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.support.parity import random_state_dict, save_fixture  # noqa: E402
+from hrnet_tf.testing.parity import random_state_dict, save_fixture  # noqa: E402
 
 OUT = ROOT / "tests" / "fixtures" / "parity"
 HEAD_KEYS = ("incre_modules", "downsamp_modules", "final_layer", "classifier")

@@ -14,7 +14,7 @@ import hrnet_tf
 from hrnet_tf.convert import load_torch_state_dict
 from hrnet_tf.layers.resize import repeat_pixels, resize
 from hrnet_tf.models import feature_extractor
-from tests.support.parity import load_fixture, random_state_dict
+from hrnet_tf.testing.parity import load_fixture, random_state_dict
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "parity"
 

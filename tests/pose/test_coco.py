@@ -19,7 +19,7 @@ from hrnet_tf.pose.pipeline import (
     PosePipeline,
     read_image,
 )
-from tests.pose import pose_official_ref as ref
+from hrnet_tf.testing import pose_reference as ref
 
 DETECTIONS = "person_detection_results/COCO_val2017_detections_AP_H_56_person.json"
 

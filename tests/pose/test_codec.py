@@ -1,4 +1,4 @@
-"""Codec and affine helpers against the loop-by-loop official formulas (pose_official_ref)."""
+"""Codec and affine helpers against the loop-by-loop official formulas (hrnet_tf.testing.pose_reference)."""
 
 import cv2
 import numpy as np
@@ -8,7 +8,7 @@ import tensorflow as tf
 from hrnet_tf.data import affine
 from hrnet_tf.pose.codec import PoseCodec, affine_matrix, box_to_center_scale
 from hrnet_tf.pose.keypoints import COCO
-from tests.pose import pose_official_ref as ref
+from hrnet_tf.testing import pose_reference as ref
 
 RNG = np.random.default_rng(0)
 
