@@ -14,9 +14,8 @@
 * ``HRNET_TF_OFFLINE=1`` never touches the network: what is not in the cache is an error;
 * a progress bar on stderr while downloading (stdout stays clean for ``--json``).
 
-    >>> import os; os.environ.pop("HRNET_TF_WEIGHTS_URL", None) and None
-    >>> download_url("https://download.openmmlab.com/mmpose/x.pth")
-    'https://download.openmmlab.com/mmpose/x.pth'
+    >>> download_url("https://download.openmmlab.com/mmpose/top_down/x.pth", mirror="https://mirror.example/hrnet")
+    'https://mirror.example/hrnet/mmpose/top_down/x.pth'
 """
 
 import hashlib
@@ -50,9 +49,10 @@ def offline():
     return os.environ.get(OFFLINE_ENV, "").strip().lower() not in ("", "0", "false", "no")
 
 
-def download_url(url):
-    """``url`` with scheme, host and leading path replaced by ``$HRNET_TF_WEIGHTS_URL`` when set."""
-    mirror = os.environ.get(MIRROR_ENV, "").strip()
+def download_url(url, mirror=None):
+    """``url`` with scheme and host replaced by ``mirror`` (scheme, host and leading path; default
+    ``$HRNET_TF_WEIGHTS_URL``), the URL's path kept; ``url`` itself without a mirror."""
+    mirror = (os.environ.get(MIRROR_ENV, "") if mirror is None else mirror).strip()
     if not mirror:
         return url
     return mirror.rstrip("/") + "/" + urllib.parse.urlsplit(url).path.lstrip("/")
