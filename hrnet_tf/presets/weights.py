@@ -16,6 +16,7 @@ segmentation model, as the official training does), through the preset's own con
 """
 
 import difflib
+import importlib.util
 import inspect
 import os
 
@@ -110,7 +111,12 @@ def _convert(model, preset):
     from hrnet_tf.data.normalization import IMAGENET_MEAN, IMAGENET_STD
 
     path = fetch(preset)
-    state = to_official(read_state_dict(path), preset.layout)
+    if path.suffix == ".safetensors" and importlib.util.find_spec("safetensors") is None:
+        raise ModelFileError(f"preset {preset.name!r} is a .safetensors file: pip install safetensors")
+    try:
+        state = to_official(read_state_dict(path), preset.layout)
+    except ModelFileError as e:  # e.g. a .pth without torch: say which preset
+        raise ModelFileError(f"preset {preset.name!r}: {e}") from None
     norm = preset.normalization
     if norm.channel_order == "BGR":
         # Our models take RGB: reversing conv1's input channels is exact when the statistics are
@@ -154,8 +160,8 @@ def load_preset(model, name, strict=True, check_input_shape=None):
         try:
             model.load_weights(cached)
             return None
-        except ValueError:  # written for another layer structure (another hrnet_tf): convert again
-            pass
+        except (ValueError, KeyError, OSError):  # another hrnet_tf's layer structure, or damaged:
+            pass  # convert again (from the cached download when there is one)
     report = _convert(model, preset)
     _save(model, cached)
     return report

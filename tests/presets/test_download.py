@@ -230,3 +230,18 @@ def test_strict_false_lends_the_trunk_to_another_task(weights_server, register):
     for key in trunk:
         np.testing.assert_array_equal(loaded[key], official[key])
     np.testing.assert_array_equal(loaded["final_layer.weight"], head_before)
+
+
+def test_damaged_cache_is_converted_again_from_the_cached_download(weights_server, register, isolated_cache,
+                                                                   monkeypatch):
+    body = _pose_checkpoint()
+    preset = _served_preset(weights_server, register, body, body)
+    model = from_preset(preset.name)
+    expected = outputs(model, np.ones((1, 64, 64, 3), np.float32))
+    (h5,) = isolated_cache.glob("*.weights.h5")
+    h5.write_bytes(b"not an h5 file")
+    weights_server.stop()
+    monkeypatch.setenv(OFFLINE_ENV, "1")
+    again = hrnet_tf.HRNetV1(**POSE[2], weights=preset.name)
+    np.testing.assert_array_equal(outputs(again, np.ones((1, 64, 64, 3), np.float32)), expected)
+    assert h5.read_bytes()[:8] == b"\x89HDF\r\n\x1a\n"  # rewritten
