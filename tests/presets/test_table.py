@@ -108,3 +108,15 @@ def test_unknown_name_suggests_the_closest_presets(capsys):
         hrnet_tf.load_weights(model, "hrnet_w32_imagnet")
     assert main(["--fetch", "hrnet_w32_imagnet"]) == 2
     assert capsys.readouterr().err.startswith("error: 'hrnet_w32_imagnet' is neither a weights file")
+
+
+def test_docs_table_matches_the_presets():
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "presets.md").read_text()
+    rows = {line.split("`")[1]: line for line in docs.splitlines() if line.startswith("| `")}
+    for name, preset in PRESETS.items():
+        assert name in rows, f"{name} missing from docs/presets.md"
+        row = rows[name]
+        assert preset.sha256 in row and preset.url in row and preset.metric in row
+        assert preset.constructor_call() in row
