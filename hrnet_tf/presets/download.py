@@ -81,7 +81,8 @@ def fetch(preset):
     if offline():
         raise ModelFileError(
             f"preset {preset.name!r} is not in the cache ({cache_dir()}) and {OFFLINE_ENV}=1 forbids "
-            f"downloading it from {url}; unset {OFFLINE_ENV}, or copy {target.name} into {target.parent}"
+            f"downloading it from {url}; unset {OFFLINE_ENV}, or copy {cache_dir()} from a machine that "
+            f"ran python -m hrnet_tf.presets --fetch {preset.name}"
         )
     if preset.sha256 is None:
         raise ModelFileError(

@@ -85,7 +85,7 @@ def check_model(model, preset, check_input_shape=None):
         defaults = {k: p.default for k, p in inspect.signature(_constructor(preset)).parameters.items()}
         want = {**defaults, **preset.kwargs}
         if info.spec != resolve_spec(want["width"]):
-            problems.append(f"width={info.width!r}")
+            problems.append(f"width={info.width if info.width.isdigit() else repr(info.width)}")
         for key in ("num_classes", "num_outputs"):
             if key in want and _outputs(model) != want[key]:
                 problems.append(f"{key}={_outputs(model)!r}")
