@@ -37,7 +37,10 @@ def read_state_dict(path):
                 f"reading {path} needs PyTorch (pip install 'hrnet_tf[parity]'), or convert it to "
                 ".safetensors first"
             ) from None
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        from hrnet_tf.convert.layouts import numpy_safe_globals
+
+        with numpy_safe_globals():  # OpenMMLab 1.x files keep numpy arrays in their meta
+            obj = torch.load(path, map_location="cpu", weights_only=True)
         for key in NESTED_STATE_KEYS:
             if isinstance(obj, dict) and key in obj and isinstance(obj[key], dict):
                 obj = obj[key]
@@ -62,14 +65,17 @@ def normalize_keys(state_dict):
     return state
 
 
-def load_torch_checkpoint(model, path, strict=True) -> LoadReport:
-    """Reads ``path`` and loads it into ``model`` (see `load_torch_state_dict`)."""
-    return load_torch_state_dict(model, normalize_keys(read_state_dict(path)), strict=strict)
+def load_torch_checkpoint(model, path, strict=True, layout="official") -> LoadReport:
+    """Reads ``path`` (key names of ``layout``: see `hrnet_tf.convert.layouts`) into ``model``."""
+    from hrnet_tf.convert.layouts import to_official
+
+    return load_torch_state_dict(model, to_official(read_state_dict(path), layout), strict=strict)
 
 
 def load_weights(model, path, strict=True):
     """Loads weights into ``model``: Keras ``.weights.h5``, the weights of a saved ``.keras`` model,
-    or official PyTorch weights (``.pth``/``.pt``/``.bin``/``.safetensors``, converted by name).
+    official PyTorch weights (``.pth``/``.pt``/``.bin``/``.safetensors``, converted by name), or a
+    preset name (``python -m hrnet_tf.presets``: downloaded, verified and converted once).
 
     Returns the :class:`LoadReport` for converted checkpoints, else None. ``strict=False`` (converted
     checkpoints only) loads what fits and reports the rest, e.g. an ImageNet trunk into a pose model.
@@ -77,6 +83,10 @@ def load_weights(model, path, strict=True):
     import keras
 
     path = os.fspath(path)
+    if not os.path.exists(path) and "." not in path and "/" not in path and os.sep not in path:
+        from hrnet_tf.presets.weights import load_preset  # a preset name: hrnet_tf.presets
+
+        return load_preset(model, path, strict=strict)
     if not os.path.exists(path):
         raise ModelFileError(f"weights file not found: {path}")
     if path.endswith(TORCH_SUFFIXES):

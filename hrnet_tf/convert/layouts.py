@@ -1,0 +1,223 @@
+"""Key layouts: the state-dict key names of the model zoos that republish HRNet weights, mapped onto
+the official ones (the names our layers carry, see :mod:`hrnet_tf.convert.torch_weights`).
+
+Every HRNet trunk in these zoos keeps the official module names (``conv1``, ``bn1``, ``layer1.0``,
+``transition1.0.0``, ``stage2.0.branches.0.0``, ``stage4.2.fuse_layers.0.3.0.0``): timm's
+``timm/models/hrnet.py`` was copied from HRNet-Image-Classification, and OpenMMLab's ``HRNet``
+backbones (mmpose/mmseg/mmdet ``models/backbones/hrnet.py``) name their stem BNs through
+``build_norm_layer(..., postfix=1)``, which gives ``bn1``/``bn2`` for BatchNorm and SyncBN alike, and
+build the same ``branches``/``fuse_layers`` nesting. They differ in the wrapper prefix
+(``backbone.``) and in the heads:
+
+============== ======================================== ==========================================
+layout         foreign keys                             official keys
+============== ======================================== ==========================================
+official       (``module.``/``model.`` prefixes)        as saved by the HRNet repos
+timm           same names as official                   (ImageNet classifiers, timm/models/hrnet.py)
+mmpose         ``backbone.*``                           trunk keys
+(0.x)          ``keypoint_head.final_layer.*``          ``final_layer.*`` (pose: one conv)
+               ``keypoint_head.final_layer.{0,1,3}.*``  ``last_layer.{0,1,3}.*`` (face: conv-BN-ReLU-conv)
+mmpose1        ``head.final_layer.*``                   ``final_layer.*`` (pose)
+(1.x)          ``head.conv_layers.{0,1}.*`` +           ``last_layer.{0,1}.*`` + ``last_layer.3.*``
+               ``head.final_layer.*``                   (face; mmpose/models/heads/heatmap_heads)
+mmseg_fcn      ``decode_head.convs.0.conv.weight``      ``last_layer.0.weight`` (+ a zero bias)
+               ``decode_head.convs.0.bn.*``             ``last_layer.1.*``
+               ``decode_head.conv_seg.*``               ``last_layer.3.*``
+mmdet          ``neck.reduction_conv.conv.*``           ``neck.reduction_conv.0.*``
+               ``neck.fpn_convs.{i}.conv.*`` (v2/v3),   ``neck.fpn_conv.{i}.*``
+               ``neck.fpn_conv.{i}.*`` (v1)
+============== ======================================== ==========================================
+
+mmseg's ``FCNHead`` (``num_convs=1, kernel_size=1, concat_input=False``) is the official
+``last_layer`` (1x1 conv, BN, ReLU, classifier conv) except that its ``ConvModule`` has no conv bias
+(``bias='auto'`` is off before a norm), so the converted ``last_layer.0`` gets a zero bias: the same
+function. The mmdet layout maps the trunk and the HRFPN neck; the FCOS head keys (``bbox_head.*``)
+are left as they are until the detection model exists, so a strict load lists them.
+
+    >>> import numpy as np
+    >>> state = {"backbone.conv1.weight": np.zeros((64, 3, 3, 3)),
+    ...          "keypoint_head.final_layer.bias": np.zeros(17)}
+    >>> sorted(to_official(state, "mmpose"))
+    ['conv1.weight', 'final_layer.bias']
+"""
+
+import contextlib
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hrnet_tf.errors import ModelFileError
+
+
+def _strip_wrappers(state_dict):
+    from hrnet_tf.convert.checkpoints import normalize_keys
+
+    return normalize_keys(state_dict)
+
+
+def _rename(state_dict, rules):
+    """Applies the first matching ``(regex, replacement)`` of ``rules`` to every key."""
+    out = {}
+    for key, value in state_dict.items():
+        new = key
+        for pattern, replacement in rules:
+            if re.match(pattern, key):
+                new = re.sub(pattern, replacement, key)
+                break
+        if new in out:
+            raise ModelFileError(f"two checkpoint keys map to {new!r} (the second is {key!r})")
+        out[new] = value
+    return out
+
+
+def official_layout(state_dict):
+    """The HRNet repos' own checkpoints: only the training wrappers' prefixes are stripped."""
+    return _strip_wrappers(state_dict)
+
+
+def timm_layout(state_dict):
+    """timm keeps the official module names (timm/models/hrnet.py, copied from
+    HRNet-Image-Classification; checked by tests/models/test_parity.py), so only wrappers go."""
+    return _strip_wrappers(state_dict)
+
+
+def mmpose_layout(state_dict):
+    """mmpose 0.x ``TopDown``: ``backbone.`` + ``keypoint_head.final_layer`` (TopdownHeatmapSimpleHead
+    with ``num_deconv_layers=0``: one conv for pose; conv-BN-ReLU-conv, i.e. ``final_layer.{0,1,3}``,
+    for the face models with ``extra=dict(num_conv_layers=1)``)."""
+    state = _strip_wrappers(state_dict)
+    return _rename(state, [
+        (r"^keypoint_head\.final_layer\.(\d+)\.", r"last_layer.\1."),
+        (r"^keypoint_head\.final_layer\.", "final_layer."),
+    ])
+
+
+def mmpose1_layout(state_dict):
+    """mmpose 1.x ``TopdownPoseEstimator``: ``backbone.`` + ``head.`` (HeatmapHead): pose keeps one
+    ``final_layer`` conv; the face models put conv-BN in ``conv_layers.{0,1}`` before it."""
+    state = _strip_wrappers(state_dict)
+    face = any(k.startswith("head.conv_layers.") for k in state)
+    return _rename(state, [
+        (r"^head\.conv_layers\.([01])\.", r"last_layer.\1."),
+        (r"^head\.final_layer\.", "last_layer.3." if face else "final_layer."),
+    ])
+
+
+def mmseg_fcn_layout(state_dict):
+    """mmseg ``EncoderDecoder`` with ``FCNHead`` (configs/_base_/models/fcn_hr18.py): the decode head
+    becomes ``last_layer``; its bias-free first conv gets a zero bias."""
+    state = _rename(_strip_wrappers(state_dict), [
+        (r"^decode_head\.convs\.0\.conv\.", "last_layer.0."),
+        (r"^decode_head\.convs\.0\.bn\.", "last_layer.1."),
+        (r"^decode_head\.conv_seg\.", "last_layer.3."),
+    ])
+    weight = state.get("last_layer.0.weight")
+    if weight is not None and "last_layer.0.bias" not in state:
+        state["last_layer.0.bias"] = np.zeros(np.shape(weight)[0], np.float32)
+    return state
+
+
+def mmdet_layout(state_dict):
+    """mmdet detectors on HRNetV2p: ``backbone.`` + the HRFPN neck's ConvModules (v2/v3
+    ``fpn_convs.{i}.conv``, v1 ``fpn_conv.{i}``); ``bbox_head.*`` is left for the detection model."""
+    return _rename(_strip_wrappers(state_dict), [
+        (r"^neck\.reduction_conv\.conv\.", "neck.reduction_conv.0."),
+        (r"^neck\.fpn_convs\.(\d+)\.conv\.", r"neck.fpn_conv.\1."),
+    ])
+
+
+@dataclass(frozen=True)
+class KeyLayout:
+    """A model zoo's key names: ``convert`` maps its state dict onto the official keys."""
+
+    name: str
+    convert: object
+    source: str
+    families: tuple = field(default=())
+    complete: bool = True  # False: some keys (a head we do not build yet) stay unmapped
+
+
+LAYOUTS = {
+    "official": KeyLayout(
+        "official", official_layout,
+        "HRNet/HRNet-Image-Classification, deep-high-resolution-net.pytorch, HRNet-Semantic-Segmentation",
+        ("conv1.*", "layer1.*", "stage4.*", "final_layer.*", "last_layer.*"),
+    ),
+    "timm": KeyLayout(
+        "timm", timm_layout, "huggingface/pytorch-image-models timm/models/hrnet.py",
+        ("conv1.*", "incre_modules.*", "downsamp_modules.*", "final_layer.*", "classifier.*"),
+    ),
+    "mmpose": KeyLayout(
+        "mmpose", mmpose_layout,
+        "open-mmlab/mmpose 0.x mmpose/models/heads/topdown_heatmap_simple_head.py",
+        ("backbone.*", "keypoint_head.final_layer.*"),
+    ),
+    "mmpose1": KeyLayout(
+        "mmpose1", mmpose1_layout, "open-mmlab/mmpose 1.x mmpose/models/heads/heatmap_heads/heatmap_head.py",
+        ("backbone.*", "head.final_layer.*", "head.conv_layers.*"),
+    ),
+    "mmseg_fcn": KeyLayout(
+        "mmseg_fcn", mmseg_fcn_layout, "open-mmlab/mmsegmentation mmseg/models/decode_heads/fcn_head.py",
+        ("backbone.*", "decode_head.convs.0.conv.*", "decode_head.convs.0.bn.*", "decode_head.conv_seg.*"),
+    ),
+    "mmdet": KeyLayout(
+        "mmdet", mmdet_layout, "open-mmlab/mmdetection mmdet/models/necks/hrfpn.py, dense_heads/fcos_head.py",
+        ("backbone.*", "neck.reduction_conv.conv.*", "neck.fpn_convs.{i}.conv.*", "bbox_head.cls_convs.*",
+         "bbox_head.reg_convs.*", "bbox_head.conv_cls.*", "bbox_head.conv_reg.*",
+         "bbox_head.conv_centerness.*", "bbox_head.scales.{i}.scale"),
+        complete=False,
+    ),
+}
+
+
+def to_official(state_dict, layout="official"):
+    """``state_dict`` in ``layout``'s key names -> official key names (values untouched)."""
+    try:
+        entry = LAYOUTS[layout]
+    except KeyError:
+        raise ModelFileError(f"unknown key layout {layout!r}; choose one of {sorted(LAYOUTS)}") from None
+    return entry.convert(dict(state_dict))
+
+
+def reverse_input_channels(state_dict, key="conv1.weight"):
+    """A BGR-input checkpoint as an RGB one: reverses the input-channel axis of the first conv
+    (OIHW). With the mean/std reversed too (mmdet's BGR ImageNet statistics are torchvision's RGB
+    ones, reversed), the network then takes our RGB ImageNet-normalized input."""
+    state = dict(state_dict)
+    if key not in state:
+        raise ModelFileError(f"cannot reverse the input channels: no {key!r} in the checkpoint")
+    state[key] = np.ascontiguousarray(np.asarray(state[key])[:, ::-1])
+    return state
+
+
+@contextlib.contextmanager
+def numpy_safe_globals():
+    """Lets ``torch.load(weights_only=True)`` rebuild numpy arrays and scalars, nothing else.
+
+    OpenMMLab 1.x checkpoints keep the dataset metadata (keypoint colours, sigmas: numpy arrays)
+    in ``meta`` beside the state dict (mmengine's ``Runner.save_checkpoint``; ``publish_model.py``
+    keeps ``meta``). PyTorch's own error message offers allowing these globals; an array's items
+    are still unpickled under the weights-only restrictions. Both module spellings are allowed:
+    numpy 1.x pickles ``numpy.core.multiarray``, numpy 2 ``numpy._core.multiarray``.
+    """
+    import torch
+
+    safe_globals = getattr(torch.serialization, "safe_globals", None)
+    if safe_globals is None:  # torch < 2.5: nothing to allow
+        yield
+        return
+    core = getattr(np, "_core", None) or np.core
+    allowed = [np.ndarray, np.dtype]
+    for name in ("_reconstruct", "scalar"):
+        function = getattr(core.multiarray, name)
+        for module in ("numpy.core.multiarray", "numpy._core.multiarray"):
+            allowed.append((function, f"{module}.{name}"))
+    dtypes = getattr(np, "dtypes", None)
+    if dtypes is not None:
+        allowed += [getattr(dtypes, n) for n in dir(dtypes) if n.endswith("DType")]
+    with safe_globals(allowed):
+        yield
+
+
+__all__ = ["LAYOUTS", "KeyLayout", "numpy_safe_globals", "reverse_input_channels", "to_official"]
