@@ -8,7 +8,6 @@ x = hrnet_tf.preprocess_input(rgb_uint8_images)
 
 __version__ = "0.1.0"
 
-from hrnet_tf.convert.checkpoints import load_weights  # noqa: E402
 from hrnet_tf.data.normalization import preprocess_input  # noqa: E402
 from hrnet_tf.models import (  # noqa: E402
     WIDTHS,
@@ -20,7 +19,9 @@ from hrnet_tf.models import (  # noqa: E402
     HRNetV2p,
     ModelInfo,
     StageSpec,
+    from_preset,
     load_model,
+    load_weights,
 )
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "ModelInfo",
     "StageSpec",
     "__version__",
+    "from_preset",
     "load_model",
     "load_weights",
     "preprocess_input",

@@ -6,12 +6,8 @@
 Command line: ``python -m hrnet_tf.convert SRC DST.weights.h5 --model classifier --width 18``.
 """
 
-from hrnet_tf.convert.checkpoints import (
-    load_torch_checkpoint,
-    load_weights,
-    normalize_keys,
-    read_state_dict,
-)
+from hrnet_tf.convert.checkpoints import load_torch_checkpoint, load_weights, read_state_dict
+from hrnet_tf.convert.layouts import LAYOUTS, normalize_keys, to_official
 from hrnet_tf.convert.torch_weights import (
     LoadReport,
     WeightConversionError,
@@ -21,6 +17,7 @@ from hrnet_tf.convert.torch_weights import (
 )
 
 __all__ = [
+    "LAYOUTS",
     "LoadReport",
     "WeightConversionError",
     "keras_to_torch_state_dict",
@@ -29,5 +26,6 @@ __all__ = [
     "load_weights",
     "normalize_keys",
     "read_state_dict",
+    "to_official",
     "torch_variable_map",
 ]

@@ -1,20 +1,15 @@
 """Reading official checkpoint files (.pth/.pt/.bin with torch, .safetensors, .npz) into state dicts."""
 
+import contextlib
 import os
 
 import numpy as np
 
+from hrnet_tf.convert.layouts import NESTED_STATE_KEYS, to_official
 from hrnet_tf.convert.torch_weights import LoadReport, load_torch_state_dict
 from hrnet_tf.errors import ModelFileError
 
 TORCH_SUFFIXES = (".pth", ".pt", ".bin", ".pth.tar", ".safetensors", ".npz")
-
-# Keys the official training wrappers save beside the network (e.g. segmentation's FullModel keeps the
-# class-weight buffer of its criterion as ``loss.criterion.weight``).
-NON_MODEL_PREFIXES = ("loss.",)
-WRAPPER_PREFIXES = ("module.", "model.")
-NESTED_STATE_KEYS = ("state_dict", "model", "state_dict_ema", "model_ema")
-
 
 def read_state_dict(path):
     """``{key: numpy array}`` from a checkpoint file; torch is imported only for .pth/.pt/.bin and
@@ -37,8 +32,6 @@ def read_state_dict(path):
                 f"reading {path} needs PyTorch (pip install 'hrnet_tf[parity]'), or convert it to "
                 ".safetensors first"
             ) from None
-        from hrnet_tf.convert.layouts import numpy_safe_globals
-
         with numpy_safe_globals():  # OpenMMLab 1.x files keep numpy arrays in their meta
             obj = torch.load(path, map_location="cpu", weights_only=True)
         for key in NESTED_STATE_KEYS:
@@ -53,29 +46,44 @@ def read_state_dict(path):
     )
 
 
-def normalize_keys(state_dict):
-    """Strips the wrappers of the official training code: DataParallel's ``module.``, segmentation's
-    ``model.`` (dropping the criterion's buffers), and a detector's ``backbone.`` (``neck.`` stays)."""
-    state = dict(state_dict)
-    for prefix in WRAPPER_PREFIXES:
-        if state and all(k.startswith(prefix) or k.startswith(NON_MODEL_PREFIXES) for k in state):
-            state = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
-    if any(k.startswith("backbone.") for k in state):
-        state = {k.removeprefix("backbone."): v for k, v in state.items()}
-    return state
+@contextlib.contextmanager
+def numpy_safe_globals():
+    """Lets ``torch.load(weights_only=True)`` rebuild numpy arrays and scalars, nothing else.
+
+    OpenMMLab 1.x checkpoints keep the dataset metadata (keypoint colours, sigmas: numpy arrays)
+    in ``meta`` beside the state dict (mmengine's ``Runner.save_checkpoint``; ``publish_model.py``
+    keeps ``meta``). PyTorch's own error message offers allowing these globals; an array's items
+    are still unpickled under the weights-only restrictions. Both module spellings are allowed:
+    numpy 1.x pickles ``numpy.core.multiarray``, numpy 2 ``numpy._core.multiarray``.
+    """
+    import torch
+
+    safe_globals = getattr(torch.serialization, "safe_globals", None)
+    if safe_globals is None:  # torch < 2.5: nothing to allow
+        yield
+        return
+    core = getattr(np, "_core", None) or np.core
+    allowed = [np.ndarray, np.dtype]
+    for name in ("_reconstruct", "scalar"):
+        function = getattr(core.multiarray, name)
+        for module in ("numpy.core.multiarray", "numpy._core.multiarray"):
+            allowed.append((function, f"{module}.{name}"))
+    dtypes = getattr(np, "dtypes", None)
+    if dtypes is not None:
+        allowed += [getattr(dtypes, n) for n in dir(dtypes) if n.endswith("DType")]
+    with safe_globals(allowed):
+        yield
 
 
 def load_torch_checkpoint(model, path, strict=True, layout="official") -> LoadReport:
     """Reads ``path`` (key names of ``layout``: see `hrnet_tf.convert.layouts`) into ``model``."""
-    from hrnet_tf.convert.layouts import to_official
-
     return load_torch_state_dict(model, to_official(read_state_dict(path), layout), strict=strict)
 
 
 def load_weights(model, path, strict=True):
     """Loads weights into ``model``: Keras ``.weights.h5``, the weights of a saved ``.keras`` model,
-    official PyTorch weights (``.pth``/``.pt``/``.bin``/``.safetensors``, converted by name), or a
-    preset name (``python -m hrnet_tf.presets``: downloaded, verified and converted once).
+    or official PyTorch weights (``.pth``/``.pt``/``.bin``/``.safetensors``, converted by name).
+    (``hrnet_tf.load_weights`` also takes preset names: :func:`hrnet_tf.models.hrnet.load_weights`.)
 
     Returns the :class:`LoadReport` for converted checkpoints, else None. ``strict=False`` (converted
     checkpoints only) loads what fits and reports the rest, e.g. an ImageNet trunk into a pose model.
@@ -83,10 +91,6 @@ def load_weights(model, path, strict=True):
     import keras
 
     path = os.fspath(path)
-    if not os.path.exists(path) and "." not in path and "/" not in path and os.sep not in path:
-        from hrnet_tf.presets.weights import load_preset  # a preset name: hrnet_tf.presets
-
-        return load_preset(model, path, strict=strict)
     if not os.path.exists(path):
         raise ModelFileError(f"weights file not found: {path}")
     if path.endswith(TORCH_SUFFIXES):

@@ -41,7 +41,6 @@ are left as they are until the detection model exists, so a strict load lists th
     ['conv1.weight', 'final_layer.bias']
 """
 
-import contextlib
 import re
 from dataclasses import dataclass, field
 
@@ -49,10 +48,26 @@ import numpy as np
 
 from hrnet_tf.errors import ModelFileError
 
+# Keys the official training wrappers save beside the network (e.g. segmentation's FullModel keeps the
+# class-weight buffer of its criterion as ``loss.criterion.weight``).
+NON_MODEL_PREFIXES = ("loss.",)
+WRAPPER_PREFIXES = ("module.", "model.")
+NESTED_STATE_KEYS = ("state_dict", "model", "state_dict_ema", "model_ema")
+
+
+def normalize_keys(state_dict):
+    """Strips the wrappers of the official training code: DataParallel's ``module.``, segmentation's
+    ``model.`` (dropping the criterion's buffers), and a detector's ``backbone.`` (``neck.`` stays)."""
+    state = dict(state_dict)
+    for prefix in WRAPPER_PREFIXES:
+        if state and all(k.startswith(prefix) or k.startswith(NON_MODEL_PREFIXES) for k in state):
+            state = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+    if any(k.startswith("backbone.") for k in state):
+        state = {k.removeprefix("backbone."): v for k, v in state.items()}
+    return state
+
 
 def _strip_wrappers(state_dict):
-    from hrnet_tf.convert.checkpoints import normalize_keys
-
     return normalize_keys(state_dict)
 
 
@@ -191,33 +206,4 @@ def reverse_input_channels(state_dict, key="conv1.weight"):
     return state
 
 
-@contextlib.contextmanager
-def numpy_safe_globals():
-    """Lets ``torch.load(weights_only=True)`` rebuild numpy arrays and scalars, nothing else.
-
-    OpenMMLab 1.x checkpoints keep the dataset metadata (keypoint colours, sigmas: numpy arrays)
-    in ``meta`` beside the state dict (mmengine's ``Runner.save_checkpoint``; ``publish_model.py``
-    keeps ``meta``). PyTorch's own error message offers allowing these globals; an array's items
-    are still unpickled under the weights-only restrictions. Both module spellings are allowed:
-    numpy 1.x pickles ``numpy.core.multiarray``, numpy 2 ``numpy._core.multiarray``.
-    """
-    import torch
-
-    safe_globals = getattr(torch.serialization, "safe_globals", None)
-    if safe_globals is None:  # torch < 2.5: nothing to allow
-        yield
-        return
-    core = getattr(np, "_core", None) or np.core
-    allowed = [np.ndarray, np.dtype]
-    for name in ("_reconstruct", "scalar"):
-        function = getattr(core.multiarray, name)
-        for module in ("numpy.core.multiarray", "numpy._core.multiarray"):
-            allowed.append((function, f"{module}.{name}"))
-    dtypes = getattr(np, "dtypes", None)
-    if dtypes is not None:
-        allowed += [getattr(dtypes, n) for n in dir(dtypes) if n.endswith("DType")]
-    with safe_globals(allowed):
-        yield
-
-
-__all__ = ["LAYOUTS", "KeyLayout", "numpy_safe_globals", "reverse_input_channels", "to_official"]
+__all__ = ["LAYOUTS", "KeyLayout", "normalize_keys", "reverse_input_channels", "to_official"]

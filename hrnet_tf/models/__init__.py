@@ -8,8 +8,11 @@ from hrnet_tf.models.hrnet import (
     HRNetV2p,
     build_model,
     feature_extractor,
+    from_preset,
+    load_or_build,
+    load_weights,
 )
-from hrnet_tf.models.model import HRNetModel, ModelInfo, load_model, load_or_build
+from hrnet_tf.models.model import HRNetModel, ModelInfo, load_model
 from hrnet_tf.models.specs import PRESETS, WIDTHS, HRNetSpec, StageSpec, resolve_spec
 
 __all__ = [
@@ -26,7 +29,9 @@ __all__ = [
     "StageSpec",
     "build_model",
     "feature_extractor",
+    "from_preset",
     "load_model",
     "load_or_build",
+    "load_weights",
     "resolve_spec",
 ]

@@ -1,9 +1,11 @@
 """Public constructors: HRNetV1 (pose), HRNetV2 (segmentation), HRNetV2p (detection), classifier."""
 
+import os
+
 import keras
 
-from hrnet_tf.convert.checkpoints import load_weights
-from hrnet_tf.errors import ConfigError
+from hrnet_tf.convert import checkpoints
+from hrnet_tf.errors import ConfigError, ModelFileError
 from hrnet_tf.layers.resize import check_method
 from hrnet_tf.models.backbone import hrnet_trunk
 from hrnet_tf.models.heads import (
@@ -13,7 +15,7 @@ from hrnet_tf.models.heads import (
     classification_head,
     pose_head,
 )
-from hrnet_tf.models.model import HRNetModel, model_info
+from hrnet_tf.models.model import HRNetModel, load_model, model_info
 from hrnet_tf.models.specs import spec_name
 
 
@@ -39,6 +41,62 @@ def _trunk(width, input_shape, input_tensor, upsample_method, **trunk_kwargs):
     features = hrnet_trunk(x, resolve_spec(width), upsample_method=check_method(upsample_method),
                            **trunk_kwargs)
     return inputs, features
+
+
+def load_weights(model, weights, strict=True):
+    """Loads ``weights`` into ``model``: a file (Keras ``.weights.h5``/``.keras``, official
+    ``.pth``/``.safetensors``: :func:`hrnet_tf.convert.load_weights`) or a preset name
+    (``python -m hrnet_tf.presets``: downloaded, verified and converted once, then cached).
+    ``strict=False`` loads what fits, e.g. an ImageNet trunk into a pose model."""
+    from hrnet_tf.presets.weights import is_preset_name, load_preset
+
+    if isinstance(weights, str) and is_preset_name(weights):
+        return load_preset(model, weights, CONSTRUCTORS, strict=strict)
+    return checkpoints.load_weights(model, weights, strict=strict)
+
+
+def from_preset(name, **overrides):
+    """The network of preset ``name`` with its weights (keras-hub's ``from_preset``).
+
+    ``overrides`` change constructor arguments that keep the weights valid, e.g. ``input_shape``
+    or ``name``; arguments that change the weights (``width``, ``num_classes``) are refused.
+
+        >>> model = hrnet_tf.from_preset("hrnet_w32_coco_256x192")  # doctest: +SKIP
+        >>> model.info.labels["keypoints"]  # doctest: +SKIP
+        'coco'
+    """
+    from hrnet_tf.presets.weights import available_preset, build_preset_model, load_preset
+
+    preset = available_preset(name)
+    model = build_preset_model(preset, CONSTRUCTORS, **overrides)
+    load_preset(model, name, CONSTRUCTORS,
+                check_input_shape=False if "input_shape" in overrides else None)
+    for key, value in {**preset.labels, "preset": preset.name}.items():
+        model.info.labels.setdefault(key, value)
+    return model
+
+
+def load_or_build(weights, task, build):
+    """The model a command (predict, evaluate) runs: one rule for every task.
+
+    ``weights`` ending in ``.keras`` is loaded with :func:`load_model` and must be a ``task`` model;
+    other weights (``.weights.h5``, official ``.pth``/``.safetensors``, a preset name) go into
+    ``build()`` (the command's ``--width`` etc.); no weights gives ``build()`` with a warning.
+    """
+    import sys
+
+    if weights and os.fspath(weights).endswith(".keras"):
+        model = load_model(weights)
+        if model.info.task != task:
+            raise ModelFileError(f"{weights}: a {model.info.task} model, not a {task} model")
+        return model
+    model = build()
+    if weights:
+        load_weights(model, weights)
+    else:
+        print("warning: no --weights given: the network is untrained, its output is meaningless",
+              file=sys.stderr)
+    return model
 
 
 def _finish(inputs, outputs, name, weights, info):
@@ -197,8 +255,18 @@ __all__ = [
     "HRNetV2p",
     "build_model",
     "feature_extractor",
+    "from_preset",
+    "load_or_build",
+    "load_weights",
 ]
 
+
+CONSTRUCTORS = {
+    "HRNetV1": HRNetV1,
+    "HRNetV2": HRNetV2,
+    "HRNetV2p": HRNetV2p,
+    "HRNetClassifier": HRNetClassifier,
+}
 
 MODEL_KINDS = {
     "classifier": HRNetClassifier,

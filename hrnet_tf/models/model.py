@@ -157,29 +157,4 @@ def load_model(path):
     return model
 
 
-def load_or_build(weights, task, build):
-    """The model a command (predict, evaluate) runs: one rule for every task.
-
-    ``weights`` ending in ``.keras`` is loaded with :func:`load_model` and must be a ``task`` model;
-    other weights (``.weights.h5``, official ``.pth``/``.safetensors``) go into ``build()`` (the
-    command's ``--width`` etc.); no weights gives ``build()`` with a warning on stderr.
-    """
-    import sys
-
-    from hrnet_tf.convert.checkpoints import load_weights
-
-    if weights and os.fspath(weights).endswith(".keras"):
-        model = load_model(weights)
-        if model.info.task != task:
-            raise ModelFileError(f"{weights}: a {model.info.task} model, not a {task} model")
-        return model
-    model = build()
-    if weights:
-        load_weights(model, weights)
-    else:
-        print("warning: no --weights given: the network is untrained, its output is meaningless",
-              file=sys.stderr)
-    return model
-
-
-__all__ = ["TASKS", "HRNetModel", "ModelInfo", "load_model", "load_or_build", "model_info", "rewrap"]
+__all__ = ["TASKS", "HRNetModel", "ModelInfo", "load_model", "model_info", "rewrap"]

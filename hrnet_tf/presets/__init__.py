@@ -2,7 +2,7 @@
 
     import hrnet_tf, hrnet_tf.presets
     model = hrnet_tf.HRNetV1(width=32, weights="hrnet_w32_coco_256x192")     # COCO pose, mmpose
-    model = hrnet_tf.presets.from_preset("hrnet_w48_cityscapes_fcn")         # builds the right network
+    model = hrnet_tf.from_preset("hrnet_w48_cityscapes_fcn")                 # builds the right network
     hrnet_tf.load_weights(pose_model, "hrnet_w32_imagenet", strict=False)    # ImageNet trunk only
 
 The first use downloads the checkpoint into ``$KERAS_HOME/hrnet_tf`` (verified by its hash before
@@ -15,12 +15,13 @@ need neither torch nor the network. ``HRNET_TF_WEIGHTS_URL`` points every downlo
     True
 """
 
+from hrnet_tf.models.hrnet import from_preset
 from hrnet_tf.presets.table import PRESETS, TASKS, Preset
 from hrnet_tf.presets.weights import (
     build_preset_model,
     converted_path,
-    from_preset,
     get_preset,
+    is_preset_name,
     load_preset,
 )
 
@@ -32,5 +33,6 @@ __all__ = [
     "converted_path",
     "from_preset",
     "get_preset",
+    "is_preset_name",
     "load_preset",
 ]

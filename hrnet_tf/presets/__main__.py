@@ -46,7 +46,8 @@ def _main(argv):
     args = parser.parse_args(argv)
 
     if args.fetch:
-        from hrnet_tf.presets.weights import available_preset, converted_path, from_preset
+        from hrnet_tf.models.hrnet import from_preset
+        from hrnet_tf.presets.weights import available_preset, converted_path
 
         for name in args.fetch:
             available_preset(name)  # an unknown or not-yet-loadable name fails before any work

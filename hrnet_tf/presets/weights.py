@@ -1,7 +1,8 @@
 """From a preset name to weights in a model: check the model, download once, convert once, cache.
 
 ``hrnet_tf.load_weights(model, "<preset>")`` (and so ``weights="<preset>"`` on every constructor)
-lands in :func:`load_preset`:
+lands in :func:`load_preset`, given the constructors by its caller (:mod:`hrnet_tf.models.hrnet`:
+presets sit below the models and do not import them):
 
 1. the model must be the preset's network (architecture, width, outputs, fusion, and for pose the
    input size): otherwise one line says what the preset needs, before any download;
@@ -52,15 +53,15 @@ def converted_path(preset):
     return cache_dir() / f"{preset.name}-{tag}.weights.h5"
 
 
-def _constructor(preset):
-    import hrnet_tf
+def is_preset_name(weights):
+    """Whether ``weights`` names a preset rather than a file (no extension, no folder)."""
+    text = os.fspath(weights)
+    return not os.path.exists(text) and "." not in text and "/" not in text and os.sep not in text
 
-    return getattr(hrnet_tf, preset.constructor)
 
-
-def build_preset_model(preset, **overrides):
-    """The preset's network, untrained (its constructor with the preset's arguments)."""
-    return _constructor(preset)(**{**preset.kwargs, **overrides})
+def build_preset_model(preset, constructors, **overrides):
+    """The preset's network, untrained: ``constructors[preset.constructor]`` with its arguments."""
+    return constructors[preset.constructor](**{**preset.kwargs, **overrides})
 
 
 def _outputs(model):
@@ -70,10 +71,8 @@ def _outputs(model):
     return None if isinstance(output, (dict, list, tuple)) else output.shape[-1]
 
 
-def check_model(model, preset, check_input_shape=None):
+def check_model(model, preset, constructors, check_input_shape=None):
     """Raises one line naming what ``preset`` needs when ``model`` is not its network."""
-    from hrnet_tf.models.specs import resolve_spec
-
     info = getattr(model, "info", None)
     call = f"hrnet_tf.{preset.constructor_call()}"
     if info is None:
@@ -82,9 +81,10 @@ def check_model(model, preset, check_input_shape=None):
     if info.architecture != preset.constructor:
         problems.append(f"an {info.architecture}")
     else:
-        defaults = {k: p.default for k, p in inspect.signature(_constructor(preset)).parameters.items()}
+        constructor = constructors[preset.constructor]
+        defaults = {k: p.default for k, p in inspect.signature(constructor).parameters.items()}
         want = {**defaults, **preset.kwargs}
-        if info.spec != resolve_spec(want["width"]):
+        if info.width != str(want["width"]).lower().removeprefix("w"):
             problems.append(f"width={info.width if info.width.isdigit() else repr(info.width)}")
         for key in ("num_classes", "num_outputs"):
             if key in want and _outputs(model) != want[key]:
@@ -99,7 +99,7 @@ def check_model(model, preset, check_input_shape=None):
     if problems:
         raise ModelFileError(
             f"preset {preset.name!r} needs {call}; this model has {', '.join(problems)} "
-            f"(hrnet_tf.presets.from_preset({preset.name!r}) builds it)"
+            f"(hrnet_tf.from_preset({preset.name!r}) builds it)"
         )
 
 
@@ -148,13 +148,14 @@ def _save(model, path):
             partial.unlink()
 
 
-def load_preset(model, name, strict=True, check_input_shape=None):
-    """Loads preset ``name`` into ``model`` (see the module docstring). Returns the conversion's
-    LoadReport, or None when the cached ``.weights.h5`` was loaded."""
+def load_preset(model, name, constructors, strict=True, check_input_shape=None):
+    """Loads preset ``name`` into ``model`` (see the module docstring); ``constructors`` maps the
+    table's constructor names to the functions. Returns the conversion's LoadReport, or None when
+    the cached ``.weights.h5`` was loaded."""
     preset = available_preset(name)
     if not strict:
-        return _load_matching(model, preset)
-    check_model(model, preset, check_input_shape)
+        return _load_matching(model, preset, constructors)
+    check_model(model, preset, constructors, check_input_shape)
     cached = converted_path(preset)
     if cached.is_file():
         try:
@@ -167,31 +168,13 @@ def load_preset(model, name, strict=True, check_input_shape=None):
     return report
 
 
-def _load_matching(model, preset):
+def _load_matching(model, preset, constructors):
     """``strict=False``: the preset's own network, loaded as above, lends every tensor that fits."""
     from hrnet_tf.convert.torch_weights import keras_to_torch_state_dict, load_torch_state_dict
 
-    source = build_preset_model(preset, name=f"{preset.name}_source")
-    load_preset(source, preset.name)
+    source = build_preset_model(preset, constructors, name=f"{preset.name}_source")
+    load_preset(source, preset.name, constructors)
     return load_torch_state_dict(model, keras_to_torch_state_dict(source), strict=False)
-
-
-def from_preset(name, **overrides):
-    """The network of preset ``name`` with its weights (keras-hub's ``from_preset``).
-
-    ``overrides`` change constructor arguments that keep the weights valid, e.g. ``input_shape``
-    or ``name``; arguments that change the weights (``width``, ``num_classes``) are refused.
-
-        >>> model = hrnet_tf.presets.from_preset("hrnet_w32_coco_256x192")  # doctest: +SKIP
-        >>> model.info.labels["keypoints"]  # doctest: +SKIP
-        'coco'
-    """
-    preset = available_preset(name)
-    model = build_preset_model(preset, **overrides)
-    load_preset(model, name, check_input_shape=False if "input_shape" in overrides else None)
-    for key, value in {**preset.labels, "preset": preset.name}.items():
-        model.info.labels.setdefault(key, value)
-    return model
 
 
 __all__ = [
@@ -199,7 +182,7 @@ __all__ = [
     "build_preset_model",
     "check_model",
     "converted_path",
-    "from_preset",
     "get_preset",
+    "is_preset_name",
     "load_preset",
 ]
