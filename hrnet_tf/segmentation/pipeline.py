@@ -358,6 +358,11 @@ def eval_dataset(pairs, info, on_bad="error"):
     def load(index, image_path, label_path):
         image, label, ok, problem, image_ok = read_pair(image_path, label_path, lut)
         fatal = tf.logical_and(tf.constant(strict), tf.logical_and(image_ok, tf.logical_not(ok)))
+        # The report names the sample (its image) already: "a.png (truncated or ...)".
+        prefix = tf.strings.join([image_path, ": "])
+        n = tf.strings.length(prefix)
+        problem = tf.cond(tf.strings.substr(problem, 0, n) == prefix,
+                          lambda: tf.strings.substr(problem, n, -1), lambda: problem)
         return {"index": index, "image": image, "label": label, "ok": ok, "problem": problem,
                 "fatal": fatal}
 

@@ -114,7 +114,7 @@ def dataset_info(name, num_classes=None, ignore_label=None, id_mapping=None, cla
             lut = (L.mapping_lut(id_mapping, ignore) if id_mapping
                    else L.identity_lut(num_classes, ignore))
         except ValueError as e:
-            raise ConfigError(f"data.id_mapping: {e}") from None
+            raise ConfigError(f"data.id_mapping: {str(e).removeprefix('id_mapping: ')}") from None
         bad = sorted({int(v) for v in (id_mapping or {}).values()
                       if not (0 <= int(v) < num_classes or int(v) == ignore)})
         if bad:

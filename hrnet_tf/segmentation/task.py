@@ -176,9 +176,9 @@ class SegmentationTask(Task):
                  "label PNGs hold 0..255")
         _require(bool(d.train_split and d.val_split), "data.train_split/val_split",
                  [d.train_split, d.val_split], "both must be set")
+        _require(d.ignore_label >= m.num_classes, "data.ignore_label", d.ignore_label,
+                 f"is a class index (model.num_classes={m.num_classes})")
         info = dataset_of(config)  # class counts vs the dataset, id_mapping, class_names
-        _require(d.ignore_label >= info.num_classes, "data.ignore_label", d.ignore_label,
-                 f"is a class index (the dataset has {info.num_classes} classes)")
         if lo.use_class_weights and lo.class_weights is not None:
             _require(len(lo.class_weights) == info.num_classes, "loss.class_weights",
                      lo.class_weights,

@@ -1,92 +1,111 @@
-"""LIP and PASCAL-Context layouts, label transforms and the LIP-specific pipeline steps."""
+"""Dataset layouts, pairing with counted skips, and the dataset tables (class counts, mappings)."""
 
 import os
 
-import cv2
 import numpy as np
 import pytest
-import tensorflow as tf
 
-from hrnet_tf.segmentation import pipeline
-from hrnet_tf.segmentation.datasets import DatasetError, dataset_info, list_pairs
-from hrnet_tf.segmentation.evaluate import evaluate_pairs
+from hrnet_tf.errors import ConfigError, DataError
+from hrnet_tf.segmentation.sources import dataset_info, list_pairs
 
-
-def _write(path, array):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    cv2.imwrite(str(path), array)
+from .helpers import label_path, write
 
 
-class ConstantModel:
-    """Predicts class ``k`` everywhere (logits at stride 4)."""
-
-    def __init__(self, k, classes):
-        self.k, self.classes = k, classes
-
-    def __call__(self, images, training=False):
-        n, h, w = images.shape[0], -(-images.shape[1] // 4), -(-images.shape[2] // 4)
-        return tf.one_hot(tf.fill((n, h, w), self.k), self.classes) * 10.0
+def test_cityscapes_pairs_by_name(city):
+    pairs, skipped = list_pairs("cityscapes", city, "train")
+    assert len(pairs) == 4 and skipped == []
+    for image, label in pairs:
+        stem = os.path.basename(image).replace("_leftImg8bit.png", "")
+        assert os.path.basename(label) == f"{stem}_gtFine_labelIds.png"
+    assert [p[0] for p in pairs] == sorted(p[0] for p in pairs)
 
 
-def test_lip_layout_resize_first_and_label_size_evaluation(tmp_path):
+def test_missing_directory_is_one_line_naming_path_and_layout(tmp_path):
+    with pytest.raises(DataError) as e:
+        list_pairs("cityscapes", tmp_path / "nonexistent", "train")
+    message = str(e.value)
+    assert str(tmp_path / "nonexistent") in message
+    assert "leftImg8bit/train" in message and "gtFine/train" in message and "\n" not in message
+    (tmp_path / "lip").mkdir()
+    with pytest.raises(DataError, match="TrainVal_images/val_images"):
+        list_pairs("lip", tmp_path / "lip", "val")
+
+
+def test_image_without_label_is_one_line_or_a_named_skip(city):
+    missing = label_path(city, "train", 2)
+    os.remove(missing)
+    with pytest.raises(DataError, match="000002_000019_leftImg8bit.png: no label") as e:
+        list_pairs("cityscapes", city, "train")
+    assert os.path.basename(missing) in str(e.value)
+    pairs, skipped = list_pairs("cityscapes", city, "train", on_bad="skip")
+    assert len(pairs) == 3
+    assert [(os.path.basename(f), why) for f, why in skipped] == [
+        ("synthcity_000002_000019_leftImg8bit.png", "no label")]
+
+
+def test_lip_layout(tmp_path):
     rng = np.random.default_rng(0)
-    sizes = [(40, 30), (25, 50)]  # LIP images have various sizes
     for split in ("train", "val"):
-        for i, (h, w) in enumerate(sizes):
-            _write(tmp_path / "TrainVal_images" / f"{split}_images" / f"{i}.jpg",
-                   rng.integers(0, 255, (h, w, 3)).astype(np.uint8))
-            label = rng.integers(0, 20, (h, w)).astype(np.uint8)
-            _write(tmp_path / "TrainVal_parsing_annotations" / f"{split}_segmentations" /
-                   f"{i}.png", label)
+        for i, (h, w) in enumerate([(40, 30), (25, 50)]):
+            write(tmp_path / "TrainVal_images" / f"{split}_images" / f"{i}.jpg",
+                  rng.integers(0, 255, (h, w, 3)).astype(np.uint8))
+            write(tmp_path / "TrainVal_parsing_annotations" / f"{split}_segmentations" /
+                  f"{i}.png", rng.integers(0, 20, (h, w)).astype(np.uint8))
     pairs, _ = list_pairs("lip", tmp_path, "train")
     assert [os.path.basename(p[0]) for p in pairs] == ["0.jpg", "1.jpg"]
-    info = dataset_info("lip", crop_size=(33, 33), base_size=33)
-    assert info.resize_to_crop_first and info.scale_factor == 11
-    batch = next(iter(pipeline.train_dataset(pairs, info, 2)))
-    assert batch[0].shape == (2, 33, 33, 3)
-    # Evaluation compares at the label's own size although the model runs at 33x33.
-    val, _ = list_pairs("lip", tmp_path, "val")
-    report = evaluate_pairs(ConstantModel(5, 20), val, info)
-    labels = np.concatenate([cv2.imread(p, cv2.IMREAD_UNCHANGED).ravel() for _, p in val])
-    assert report["num_pixels"] == labels.size
-    assert report["per_class"]["upper-clothes"] == pytest.approx((labels == 5).mean())
+    info = dataset_info("lip")
+    assert info.resize_to_crop_first and info.scale_factor == 11 and info.crop_size == (473, 473)
+    assert info.flip_pairs == ((14, 15), (16, 17), (18, 19))
 
 
-def test_pascal_context_split_list_and_59_class_transform(tmp_path):
+def test_pascal_context_split_list_and_class_transforms(tmp_path):
     rng = np.random.default_rng(1)
     for name in ("2008_000001", "2008_000002", "2008_000003"):
-        _write(tmp_path / "JPEGImages" / f"{name}.jpg",
-               rng.integers(0, 255, (20, 24, 3)).astype(np.uint8))
-        _write(tmp_path / "SegmentationClassContext" / f"{name}.png",
-               rng.integers(0, 60, (20, 24)).astype(np.uint8))
+        write(tmp_path / "JPEGImages" / f"{name}.jpg",
+              rng.integers(0, 255, (20, 24, 3)).astype(np.uint8))
+        write(tmp_path / "SegmentationClassContext" / f"{name}.png",
+              rng.integers(0, 60, (20, 24)).astype(np.uint8))
     split_dir = tmp_path / "ImageSets" / "SegmentationContext"
     os.makedirs(split_dir)
     (split_dir / "val.txt").write_text("2008_000001\n2008_000003\n")
     pairs, _ = list_pairs("pascal_context", tmp_path, "val")
     assert [os.path.basename(p[1]) for p in pairs] == ["2008_000001.png", "2008_000003.png"]
-    info59 = dataset_info("pascal_context")
-    _, label = pipeline.load_pair(*pairs[0], info59.label_lut)
-    raw = cv2.imread(pairs[0][1], cv2.IMREAD_UNCHANGED).astype(np.int32)
-    np.testing.assert_array_equal(label.numpy(), np.where(raw == 0, 255, raw - 1))
-    info60 = dataset_info("pascal_context_60")
-    _, label = pipeline.load_pair(*pairs[0], info60.label_lut)
-    np.testing.assert_array_equal(label.numpy(), raw)
-    (split_dir / "train.txt").write_text("2008_000009\n")
-    with pytest.raises(DatasetError, match="2008_000009.jpg: listed in the split but not found"):
+    # 59 classes: background ignored, k -> k-1 (official label_transform); 60: as they are.
+    raw = np.arange(60)
+    np.testing.assert_array_equal(dataset_info("pascal_context").label_lut[raw],
+                                  np.where(raw == 0, 255, raw - 1))
+    np.testing.assert_array_equal(dataset_info("pascal_context_60").label_lut[raw], raw)
+    (split_dir / "train.txt").write_text("2008_000002\n2008_000009\n")
+    with pytest.raises(DataError, match="2008_000009.jpg: listed in the split but not found"):
         list_pairs("pascal_context", tmp_path, "train")
+    pairs, skipped = list_pairs("pascal_context", tmp_path, "train", on_bad="skip")
+    assert len(pairs) == 1
+    assert [os.path.basename(f) for f, _ in skipped] == ["2008_000009.jpg"]
 
 
 def test_generic_layout_with_id_mapping(tmp_path):
-    for split in ("train",):
-        for name in ("a", "b"):
-            _write(tmp_path / "images" / split / "sub" / f"{name}.jpg",
-                   np.zeros((8, 8, 3), np.uint8))
-            _write(tmp_path / "labels" / split / "sub" / f"{name}.png",
-                   np.array([[0, 128, 200, 255] * 2] * 8, np.uint8))
+    for name in ("a", "b"):
+        write(tmp_path / "images" / "train" / "sub" / f"{name}.jpg", np.zeros((8, 8, 3), np.uint8))
+        write(tmp_path / "labels" / "train" / "sub" / f"{name}.png",
+              np.array([[0, 128, 200, 255] * 2] * 8, np.uint8))
     info = dataset_info("generic", num_classes=3, id_mapping={0: 0, 128: 1, 200: 2})
-    pairs, _ = list_pairs("generic", tmp_path, "train")
-    assert len(pairs) == 2
-    _, label = pipeline.load_pair(*pairs[0], info.label_lut)
-    assert label.numpy()[0, :4].tolist() == [0, 1, 2, 255]
-    with pytest.raises(DatasetError, match="needs model.num_classes"):
-        dataset_info("generic")
+    assert info.label_lut[[0, 128, 200, 255, 7]].tolist() == [0, 1, 2, 255, -1]
+    assert len(list_pairs("generic", tmp_path, "train")[0]) == 2
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"name": "cityscapes", "num_classes": 21}, "model.num_classes=21: dataset 'cityscapes' has 19"),
+    ({"name": "lip", "num_classes": 19}, "model.num_classes=19: dataset 'lip' has 20"),
+    ({"name": "pascal_context_60", "num_classes": 59}, "has 60 classes"),
+    ({"name": "generic"}, "model.num_classes=None: dataset 'generic' needs it"),
+    ({"name": "generic", "num_classes": 3, "class_names": ["a", "b"]},
+     "data.class_names has 2 names for model.num_classes=3"),
+    ({"name": "generic", "num_classes": 3, "id_mapping": {10: 0, 20: 5}},
+     r"data.id_mapping maps to \[5\], outside 0..2"),
+    ({"name": "generic", "num_classes": 3, "id_mapping": {300: 0}}, "data.id_mapping: raw label"),
+    ({"name": "ade20k"}, "data.dataset='ade20k': choose one of"),
+])
+def test_inconsistent_dataset_settings_name_the_key(kwargs, message):
+    name = kwargs.pop("name")
+    with pytest.raises(ConfigError, match=message):
+        dataset_info(name, **kwargs)
