@@ -77,6 +77,16 @@ def segment_image(forward, image, info, mode="whole", scales=(1.0,), flip=False,
     )
 
 
+def _check_image_file(path):
+    from hrnet_tf.data.images import image_file_problem
+
+    if not os.path.isfile(path):
+        raise DataError(f"image not found: {path}")
+    problem = image_file_problem(path)
+    if problem:
+        raise DataError(f"{path}: {problem}")
+
+
 def segment_file(forward, path, out_dir, info, alpha=0.5, **options):
     """Segments one image file (``options`` as :func:`segment_image`); returns the paths written."""
     from hrnet_tf.data.images import read_image_numpy, write_png
@@ -131,6 +141,8 @@ def _main(argv):
     from hrnet_tf.segmentation.codec import fixed_input_size
 
     args = build_parser().parse_args(argv)
+    for path in args.images:  # before the model is loaded: a typo costs nothing
+        _check_image_file(path)
 
     def build():
         dataset = args.dataset or "cityscapes"
