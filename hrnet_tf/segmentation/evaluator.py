@@ -15,8 +15,8 @@ official benchmark server.
 """
 
 import os
+import zlib
 
-import cv2
 import numpy as np
 
 from hrnet_tf.data.images import normalize, write_png
@@ -72,7 +72,7 @@ class SegmentationEvaluator(Evaluator):
         self.normalization = normalization
         self.confusion = np.zeros((info.num_classes, info.num_classes), np.int64)
         self.evaluated = 0
-        self.predictions = {}  # stem -> PNG-encoded train ids, written by result()
+        self.predictions = {}  # stem -> (shape, compressed uint8 train ids), written by result()
 
     def sample_name(self, index):
         return self.pairs[index][0]
@@ -101,17 +101,23 @@ class SegmentationEvaluator(Evaluator):
                                                self.info.ignore_label)
             self.evaluated += 1
             if self.save_predictions:
-                _, png = cv2.imencode(".png", train_ids.astype(np.uint8))
-                self.predictions[file_stem(self.pairs[int(index)][0])] = png
+                # Kept compressed until result() knows where to write (a few kB per image).
+                stem = file_stem(self.pairs[int(index)][0])
+                self.predictions[stem] = (train_ids.shape,
+                                          zlib.compress(train_ids.astype(np.uint8).tobytes(), 1))
+
+    def prediction(self, stem):
+        """The train ids predicted for the image named ``stem`` (with ``save_predictions``)."""
+        shape, data = self.predictions[stem]
+        return np.frombuffer(zlib.decompress(data), np.uint8).reshape(shape)
 
     def result(self, out_dir=None):
         report = miou_report(self.confusion, self.info.class_names)
         report["num_images"] = self.evaluated
         report["inference"] = {"mode": self.mode, "scales": list(self.scales), "flip": self.flip}
         if out_dir and self.save_predictions:
-            for stem, png in self.predictions.items():
-                train_ids = cv2.imdecode(png, cv2.IMREAD_UNCHANGED)
-                write_label_maps(train_ids, stem, out_dir, self.info.colors,
+            for stem in self.predictions:
+                write_label_maps(self.prediction(stem), stem, out_dir, self.info.colors,
                                  self.info.benchmark_label_ids)
         return report
 

@@ -62,7 +62,7 @@ def _label_checks(label_path, raw, label_lut, image_hw, image_path):
     channels = tf.shape(raw)[2]
     label_hw = tf.shape(raw)[:2]
     values = tf.cast(raw[..., 0], tf.int32)
-    mapped = tf.gather(tf.constant(label_lut, tf.int32), values)
+    mapped = tf.gather(tf.convert_to_tensor(label_lut, tf.int32), values)
     unknown = tf.less(mapped, 0)
     one_channel = tf.equal(channels, 1)
     same_size = tf.reduce_all(tf.equal(image_hw, label_hw))
@@ -84,6 +84,36 @@ def _label_checks(label_path, raw, label_lut, image_hw, image_path):
     return mapped, ok, problem
 
 
+def _read_checked(image_path, label_path, label_lut, decode_pixels=True):
+    """(image or None, train ids, ok, problem, image_ok) of one pair; without ``decode_pixels``
+    the image's size comes from its header and the image itself is not decoded."""
+    encoded_image = tf.io.read_file(image_path)
+    encoded_label = tf.io.read_file(label_path)
+    image_ok = encoded_image_ok(encoded_image)
+    label_ok = encoded_png_ok(encoded_label)
+    image = None
+    if decode_pixels:
+        image = tf.cond(image_ok, lambda: decode_image(encoded_image),
+                        lambda: tf.zeros([0, 0, 3], tf.uint8))
+        image_hw = tf.shape(image)[:2]
+    else:
+        image_hw = tf.cond(image_ok, lambda: encoded_image_size(encoded_image),
+                           lambda: tf.zeros([2], tf.int32))
+    raw = tf.cond(label_ok, lambda: decode_label(encoded_label),
+                  lambda: tf.zeros([0, 0, 1], tf.uint8))
+    label, checks_ok, label_problem = _label_checks(label_path, raw, label_lut, image_hw,
+                                                    image_path)
+    problem = _problem([
+        (tf.logical_not(image_ok), lambda: tf.strings.join(
+            [image_path, ": truncated or not an image"])),
+        (tf.logical_not(label_ok), lambda: tf.strings.join(
+            [label_path, ": truncated or not a PNG label map"])),
+        (tf.logical_not(checks_ok), lambda: label_problem),
+    ])
+    ok = tf.logical_and(tf.logical_and(image_ok, label_ok), checks_ok)
+    return image, label, ok, problem, image_ok
+
+
 def read_pair(image_path, label_path, label_lut):
     """Reads one pair without raising: (uint8 RGB image [H, W, 3], int32 train ids [H, W],
     ``ok``, one-line ``problem`` ("" when ok), ``image_ok``: whether the image itself is usable).
@@ -91,25 +121,7 @@ def read_pair(image_path, label_path, label_lut):
     An image that is truncated or not an image, or a label that is not a complete PNG, is not
     decoded at all (the decoder would stop the pipeline without naming the file).
     """
-    encoded_image = tf.io.read_file(image_path)
-    encoded_label = tf.io.read_file(label_path)
-    image_ok = encoded_image_ok(encoded_image)
-    label_ok = encoded_png_ok(encoded_label)
-    image = tf.cond(image_ok, lambda: decode_image(encoded_image),
-                    lambda: tf.zeros([0, 0, 3], tf.uint8))
-    raw = tf.cond(label_ok, lambda: decode_label(encoded_label),
-                  lambda: tf.zeros([0, 0, 1], tf.uint8))
-    label, label_checks_ok, label_problem = _label_checks(
-        label_path, raw, label_lut, tf.shape(image)[:2], image_path)
-    problem = _problem([
-        (tf.logical_not(image_ok), lambda: tf.strings.join(
-            [image_path, ": truncated or not an image"])),
-        (tf.logical_not(label_ok), lambda: tf.strings.join(
-            [label_path, ": truncated or not a PNG label map"])),
-        (tf.logical_not(label_checks_ok), lambda: label_problem),
-    ])
-    ok = tf.logical_and(tf.logical_and(image_ok, label_ok), label_checks_ok)
-    return image, label, ok, problem, image_ok
+    return _read_checked(image_path, label_path, label_lut)
 
 
 def load_pair(image_path, label_path, label_lut):
@@ -128,26 +140,10 @@ def check_pairs(pairs, label_lut, num_parallel_calls=tf.data.AUTOTUNE):
     """
     if not pairs:
         return [], []
-    lut = tf.constant(label_lut, tf.int32)
-
     def check(image_path, label_path):
-        encoded_image = tf.io.read_file(image_path)
-        encoded_label = tf.io.read_file(label_path)
-        image_ok = encoded_image_ok(encoded_image)
-        label_ok = encoded_png_ok(encoded_label)
-        image_hw = tf.cond(image_ok, lambda: encoded_image_size(encoded_image),
-                           lambda: tf.zeros([2], tf.int32))
-        raw = tf.cond(label_ok, lambda: decode_label(encoded_label),
-                      lambda: tf.zeros([0, 0, 1], tf.uint8))
-        _, checks_ok, label_problem = _label_checks(label_path, raw, lut, image_hw, image_path)
-        problem = _problem([
-            (tf.logical_not(image_ok), lambda: tf.strings.join(
-                [image_path, ": truncated or not an image"])),
-            (tf.logical_not(label_ok), lambda: tf.strings.join(
-                [label_path, ": truncated or not a PNG label map"])),
-            (tf.logical_not(checks_ok), lambda: label_problem),
-        ])
-        return tf.logical_and(tf.logical_and(image_ok, label_ok), checks_ok), problem
+        _, _, ok, problem, _ = _read_checked(image_path, label_path, label_lut,
+                                             decode_pixels=False)
+        return ok, problem
 
     ds = tf.data.Dataset.from_tensor_slices(([p[0] for p in pairs], [p[1] for p in pairs]))
     good, bad = [], []

@@ -25,6 +25,16 @@ def write(path, array):
     assert cv2.imwrite(str(path), array)
 
 
+def write_lip(root, split, sizes=((40, 30), (25, 50)), seed=0):
+    """A LIP-layout split of random images (various sizes, as LIP's) and 20-class labels."""
+    rng = np.random.default_rng(seed)
+    for i, (h, w) in enumerate(sizes):
+        write(os.path.join(root, "TrainVal_images", f"{split}_images", f"{i}.jpg"),
+              rng.integers(0, 255, (h, w, 3)).astype(np.uint8))
+        write(os.path.join(root, "TrainVal_parsing_annotations", f"{split}_segmentations",
+                           f"{i}.png"), rng.integers(0, 20, (h, w)).astype(np.uint8))
+
+
 def truncate(path, keep=0.5):
     """Cuts a file to ``keep`` of its bytes, as an interrupted download leaves it."""
     with open(path, "rb") as f:

@@ -13,7 +13,7 @@ from hrnet_tf.segmentation.evaluator import SegmentationEvaluator
 from hrnet_tf.segmentation.sources import dataset_info, list_pairs
 from hrnet_tf.segmentation.synthetic import SYNTHETIC_ID_MAPPING
 
-from .helpers import ConstantModel, image_path, label_path, reference_ious, truncate, write
+from .helpers import ConstantModel, image_path, label_path, reference_ious, truncate, write, write_lip
 
 SYNTHETIC = dataset_info("synthetic", num_classes=5, id_mapping=SYNTHETIC_ID_MAPPING,
                          crop_size=(32, 64))
@@ -50,12 +50,7 @@ def test_cityscapes_benchmark_files_hold_label_ids(city, tmp_path):
 
 
 def test_lip_runs_at_the_crop_size_and_compares_at_the_label_size(tmp_path):
-    rng = np.random.default_rng(0)
-    for i, (h, w) in enumerate([(40, 30), (25, 50)]):
-        write(tmp_path / "TrainVal_images" / "val_images" / f"{i}.jpg",
-              rng.integers(0, 255, (h, w, 3)).astype(np.uint8))
-        write(tmp_path / "TrainVal_parsing_annotations" / "val_segmentations" / f"{i}.png",
-              rng.integers(0, 20, (h, w)).astype(np.uint8))
+    write_lip(tmp_path, "val")
     pairs, _ = list_pairs("lip", tmp_path, "val")
     info = dataset_info("lip", crop_size=(33, 33))
     seen = []

@@ -44,7 +44,7 @@ def test_segment_signature_equals_the_evaluation_path_on_a_real_image(coco_mini,
     evaluator = SegmentationEvaluator([(path, label)], info, save_predictions=True)
     metrics, _ = evaluate(model, evaluator, str(tmp_path / "eval"), progress=False)
     assert metrics["num_images"] == 1
-    evaluated = cv2.imdecode(evaluator.predictions["000000000785"], cv2.IMREAD_UNCHANGED)
+    evaluated = evaluator.prediction("000000000785")
     np.testing.assert_array_equal(evaluated,
                                   predict.segment_image(forward_function(model), rgb, info))
     # The SavedModel runs the same ops in another graph (grappler may fuse the normalization's

@@ -13,7 +13,7 @@ from hrnet_tf.segmentation import pipeline
 from hrnet_tf.segmentation.sources import dataset_info, list_pairs
 from hrnet_tf.segmentation.synthetic import SYNTHETIC_ID_MAPPING
 
-from .helpers import MEAN, STD, label_path, truncate, write
+from .helpers import MEAN, STD, label_path, truncate, write, write_lip
 
 
 def _problem_of(pair, lut):
@@ -178,12 +178,7 @@ def test_training_stream_is_stateless_and_keyed_by_sample(city):
 
 
 def test_lip_training_resizes_to_the_crop_first(tmp_path):
-    rng = np.random.default_rng(0)
-    for i, (h, w) in enumerate([(40, 30), (25, 50)]):
-        write(tmp_path / "TrainVal_images" / "train_images" / f"{i}.jpg",
-              rng.integers(0, 255, (h, w, 3)).astype(np.uint8))
-        write(tmp_path / "TrainVal_parsing_annotations" / "train_segmentations" / f"{i}.png",
-              rng.integers(0, 20, (h, w)).astype(np.uint8))
+    write_lip(tmp_path, "train")
     pairs, _ = list_pairs("lip", tmp_path, "train")
     info = dataset_info("lip", crop_size=(33, 33), base_size=33)
     images, labels = next(iter(pipeline.train_dataset(pairs, info, 2)))

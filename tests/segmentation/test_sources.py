@@ -8,7 +8,7 @@ import pytest
 from hrnet_tf.errors import ConfigError, DataError
 from hrnet_tf.segmentation.sources import dataset_info, list_pairs
 
-from .helpers import label_path, write
+from .helpers import label_path, write, write_lip
 
 
 def test_cityscapes_pairs_by_name(city):
@@ -44,13 +44,8 @@ def test_image_without_label_is_one_line_or_a_named_skip(city):
 
 
 def test_lip_layout(tmp_path):
-    rng = np.random.default_rng(0)
     for split in ("train", "val"):
-        for i, (h, w) in enumerate([(40, 30), (25, 50)]):
-            write(tmp_path / "TrainVal_images" / f"{split}_images" / f"{i}.jpg",
-                  rng.integers(0, 255, (h, w, 3)).astype(np.uint8))
-            write(tmp_path / "TrainVal_parsing_annotations" / f"{split}_segmentations" /
-                  f"{i}.png", rng.integers(0, 20, (h, w)).astype(np.uint8))
+        write_lip(tmp_path, split)
     pairs, _ = list_pairs("lip", tmp_path, "train")
     assert [os.path.basename(p[0]) for p in pairs] == ["0.jpg", "1.jpg"]
     info = dataset_info("lip")
