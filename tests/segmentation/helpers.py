@@ -6,6 +6,17 @@ import cv2
 import numpy as np
 import tensorflow as tf
 
+from hrnet_tf.models.specs import HRNetSpec, StageSpec
+
+# A stage specification that is no preset: models built from it must still predict and export.
+CUSTOM_SPEC = HRNetSpec(
+    stage1=StageSpec(1, (1,), (8,), "BOTTLENECK"),
+    stage2=StageSpec(1, (1, 1), (8, 12)),
+    stage3=StageSpec(1, (1, 1, 1), (8, 12, 20)),
+    stage4=StageSpec(2, (1, 1, 1, 1), (8, 12, 20, 28)),
+    stem_channels=16,
+)
+
 MEAN = np.array([0.485, 0.456, 0.406])
 STD = np.array([0.229, 0.224, 0.225])
 

@@ -18,12 +18,13 @@ from hrnet_tf.segmentation.codec import inference
 from hrnet_tf.segmentation.evaluator import SegmentationEvaluator
 from hrnet_tf.segmentation.sources import dataset_info
 
-from .helpers import normalize_np, write
+from .helpers import CUSTOM_SPEC, normalize_np, write
 
 
 def test_segment_signature_equals_the_evaluation_path_on_a_real_image(coco_mini, tmp_path):
+    # A custom name and a custom stage specification: export finds the task in model.info.
     keras.utils.set_random_seed(0)
-    model = hrnet_tf.HRNetV2("tiny", num_classes=4, name="street_parser")
+    model = hrnet_tf.HRNetV2(CUSTOM_SPEC, num_classes=4, name="street_parser")
     calibrate_batch_norm(model, normalize_np(sample_images(4, (96, 128))))
     out = tmp_path / "saved"
     report = export_model(model, out, "saved_model", verbose=False)

@@ -11,20 +11,11 @@ import pytest
 import hrnet_tf
 from hrnet_tf.export import calibrate_batch_norm
 from hrnet_tf.export.tasks import sample_images
-from hrnet_tf.models.specs import HRNetSpec, StageSpec
 from hrnet_tf.segmentation import evaluate, predict
 from hrnet_tf.segmentation import labels as L
 from hrnet_tf.segmentation.synthetic import SYNTHETIC_CLASSES, ensure_scenes
 
-from .helpers import image_path, normalize_np
-
-CUSTOM = HRNetSpec(
-    stage1=StageSpec(1, (1,), (8,), "BOTTLENECK"),
-    stage2=StageSpec(1, (1, 1), (8, 12)),
-    stage3=StageSpec(1, (1, 1, 1), (8, 12, 20)),
-    stage4=StageSpec(2, (1, 1, 1, 1), (8, 12, 20, 28)),
-    stem_channels=16,
-)
+from .helpers import CUSTOM_SPEC, image_path, normalize_np
 
 
 def _calibrated(model, size):
@@ -48,7 +39,7 @@ def _ids_of(color_png, colors):
 
 @pytest.fixture
 def custom_model(tmp_path):
-    model = _calibrated(hrnet_tf.HRNetV2(CUSTOM, num_classes=5, name="my_street_net"), (48, 96))
+    model = _calibrated(hrnet_tf.HRNetV2(CUSTOM_SPEC, num_classes=5, name="my_street_net"), (48, 96))
     model.info.labels = {"dataset": "synthetic", "class_names": list(SYNTHETIC_CLASSES)}
     path = str(tmp_path / "my_street_net.keras")
     model.save(path)
