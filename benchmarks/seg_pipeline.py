@@ -20,10 +20,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from hrnet_tf.data.synthetic_segmentation import write_synthetic_cityscapes  # noqa: E402
-from hrnet_tf.segmentation.datasets import dataset_info, list_pairs  # noqa: E402
 from hrnet_tf.segmentation.loss import SegmentationLoss  # noqa: E402
 from hrnet_tf.segmentation.pipeline import train_dataset  # noqa: E402
+from hrnet_tf.segmentation.sources import dataset_info, list_pairs  # noqa: E402
+from hrnet_tf.segmentation.synthetic import write_synthetic_cityscapes  # noqa: E402
 
 
 def main():

@@ -195,6 +195,61 @@ def write_jpeg(path, rgb, quality=95):
         raise OSError(f"could not write {path}")
 
 
+# -- label maps and image sizes (segmentation) ---------------------------------------------------
+def decode_label(encoded):
+    """Encoded label PNG bytes -> uint8 ``[H, W, C]`` exactly as stored: ``C`` is 1 for a label-id
+    PNG (what every segmentation dataset here uses); a palette or RGB PNG gives 3 or 4 channels,
+    which the caller reports."""
+    label = tf.io.decode_png(encoded, channels=0, dtype=tf.uint8)
+    label.set_shape([None, None, None])
+    return label
+
+
+def encoded_png_ok(encoded):
+    """In-graph check that ``encoded`` is a complete PNG (magic bytes and IEND chunk): label maps
+    come only as PNGs."""
+    return tf.logical_and(tf.strings.substr(encoded, 0, 8) == _PNG_MAGIC, encoded_image_ok(encoded))
+
+
+def encoded_image_size(encoded):
+    """(height, width) int32 of encoded image bytes, read from the JPEG or PNG header without
+    decoding the pixels (other formats are decoded).
+
+    >>> import cv2
+    >>> ok, png = cv2.imencode(".png", np.zeros((300, 700, 3), np.uint8))
+    >>> encoded_image_size(tf.constant(png.tobytes())).numpy().tolist()
+    [300, 700]
+    """
+
+    def png():
+        # IHDR: width and height as big-endian uint32 at bytes 16..23.
+        raw = tf.cast(tf.io.decode_raw(tf.strings.substr(encoded, 16, 8), tf.uint8), tf.int32)
+        big_endian = raw * tf.constant([1 << 24, 1 << 16, 1 << 8, 1] * 2, tf.int32)
+        return tf.stack([tf.reduce_sum(big_endian[4:]), tf.reduce_sum(big_endian[:4])])
+
+    def other():
+        return tf.shape(tf.io.decode_image(encoded, channels=3, expand_animations=False))[:2]
+
+    is_png = tf.strings.substr(encoded, 0, 8) == _PNG_MAGIC
+    return tf.case(
+        [(tf.io.is_jpeg(encoded), lambda: tf.image.extract_jpeg_shape(encoded)[:2]),
+         (is_png, png)],
+        default=other,
+    )
+
+
+def write_png(path, image):
+    """Writes a uint8 RGB ``[H, W, 3]`` or single-channel ``[H, W]`` array as a PNG (OpenCV;
+    creates the folder)."""
+    import cv2
+
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    image = np.asarray(image)
+    data = np.ascontiguousarray(image[..., ::-1] if image.ndim == 3 else image)
+    if not cv2.imwrite(path, data):
+        raise OSError(f"could not write {path}")
+
+
 __all__ = [
     "IMAGE_EXTENSIONS",
     "Normalization",

@@ -44,22 +44,6 @@ def resize_and_center_crop(images, size, fraction=CENTER_CROP_FRACTION):
     return resized[:, top : top + height, left : left + width, :]
 
 
-def segment_images(model, images):
-    """uint8 [B, H, W, 3] -> labels int32 [B, H, W] at the input size, in TF ops.
-
-    A model with a fixed input size gets the image resized to it; a model built with
-    ``input_shape=(None, None, 3)`` (the default of HRNetV2) runs at the image's own size.
-    """
-    in_h, in_w = model_input_size(model)
-    image_hw = tf.shape(images)[1:3]
-    x = normalize_uint8(images)
-    if in_h is not None and in_w is not None:
-        x = tf.image.resize(x, (in_h, in_w))
-    logits = _run(model, x)
-    logits = tf.image.resize(tf.cast(logits, tf.float32), image_hw, method="bilinear")
-    return tf.argmax(logits, axis=-1, output_type=tf.int32)
-
-
 def classify_images(model, images):
     """uint8 [B, H, W, 3] -> softmax probabilities [B, C], in TF ops."""
     in_h, in_w = model_input_size(model)

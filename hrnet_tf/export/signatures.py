@@ -88,7 +88,8 @@ def _pose_function(model, image, boxes):
 
 
 def _segment_function(model, images):
-    from hrnet_tf.export.saved_model import segment_images
+    # The segmentation task's own whole-image path (its evaluation and predict use it too).
+    from hrnet_tf.segmentation.codec import segment_images
 
     return {"labels": segment_images(model, images)}
 

@@ -101,7 +101,9 @@ def ohem_cross_entropy(labels, logits, num_classes, class_weights=None, ignore_l
 
 
 class SegmentationLoss:
-    """The configured criterion as a callable ``(labels, logits) -> [N]`` per-example losses.
+    """The training criterion (``SegmentationTask.build_criterion``): a callable
+    ``(labels, logits, sample_weight=None) -> [N]`` per-example losses whose mean is the official
+    batch loss.
 
     >>> loss = SegmentationLoss(num_classes=19, use_ohem=True)
     >>> loss.use_ohem, loss.thresh, loss.min_kept
@@ -121,7 +123,9 @@ class SegmentationLoss:
         self.thresh = float(thresh)
         self.min_kept = max(1, int(min_kept))
 
-    def __call__(self, labels, logits):
+    def __call__(self, labels, logits, sample_weight=None):
+        if sample_weight is not None:
+            raise ValueError("segmentation batches carry no sample weights (ignored pixels do)")
         if self.use_ohem:
             return ohem_cross_entropy(
                 labels, logits, self.num_classes, self.class_weights, self.ignore_label,

@@ -1,9 +1,11 @@
-"""tf.data input pipeline of the official HRNet segmentation training (``BaseDataset.gen_sample``),
-written in TensorFlow ops only.
+"""tf.data pipelines of the segmentation task: the official training augmentation
+(``BaseDataset.gen_sample`` of HRNet-Semantic-Segmentation), the evaluation stream and the check of
+every pair, in TensorFlow ops only.
 
 Per training sample, in the official order:
 
-1. decode the image (RGB) and the single-channel label PNG; check that both have the same size and
+1. read the image (``hrnet_tf.data.images``: JPEGs with the accurate DCT, as cv2.imread) and the
+   single-channel label PNG; check that the image is complete, that both have the same size and
    that every label value is known to the dataset's lookup table; map raw ids to train ids;
 2. (LIP only) random horizontal flip with left/right class swap, then resize to the crop size;
 3. random scale ``s = 0.5 + randint(0, scale_factor) / 10`` (0.5 ... 2.1 for Cityscapes): the long
@@ -11,18 +13,19 @@ Per training sample, in the official order:
    image bilinear (cv2 INTER_LINEAR), label nearest with cv2's ``floor(x * src / dst)`` indexing;
 4. pad bottom/right to the crop size (image 0 before normalization, label ignore);
 5. random crop (top-left uniform over every valid position, both ends included);
-6. normalize (/255, ImageNet mean/std); random horizontal flip with p = 0.5.
+6. normalize (``hrnet_tf.data.images.normalize``); random horizontal flip with p = 0.5.
 
-Random draws are stateless and derived from ``(seed, sample index)``, so an epoch is reproducible
-from its seed (what the trainer's resume needs).
+Randomness is stateless: the epoch's order is a permutation drawn from its seed and every draw of
+a sample is keyed by ``(seed, index of the sample in the sorted file list)``, so an epoch is the
+same stream whenever it is rebuilt (what resuming needs).
 
-Bad data: with ``on_bad="error"`` the first bad sample stops the pipeline with an
-``InvalidArgumentError`` whose message is ``"<file>: <problem>"`` (``bad_sample_message`` extracts
-that line); with ``on_bad="skip"`` bad samples are dropped and one line per skipped file is
-printed to stderr.
+Bad samples: with ``on_bad="error"`` the first one stops the pipeline through
+:func:`hrnet_tf.data.checks.fail_unless` with the line ``"<file>: <problem>"`` (the trainer prints
+it and exits with status 2); with ``on_bad="skip"`` they are left out (:func:`check_pairs` lists
+them beforehand, so that the run reports them by name).
 
     >>> import numpy as np, tensorflow as tf
-    >>> from hrnet_tf.segmentation.datasets import dataset_info
+    >>> from hrnet_tf.segmentation.sources import dataset_info
     >>> info = dataset_info("cityscapes", crop_size=(64, 128), base_size=128)
     >>> image = tf.zeros((64, 128, 3), tf.uint8); label = tf.fill((64, 128), 7)
     >>> x, y = augment(image, label, info, tf.constant([1, 2], tf.int64))
@@ -30,77 +33,128 @@ printed to stderr.
     ((64, 128, 3), (64, 128))
 """
 
-import re
-import sys
-
 import numpy as np
 import tensorflow as tf
 
-MEAN = (0.485, 0.456, 0.406)
-STD = (0.229, 0.224, 0.225)
-
-
-def normalize(image):
-    """uint8/float RGB in 0..255 -> ImageNet-normalized float32."""
-    image = tf.cast(image, tf.float32) / 255.0
-    return (image - tf.constant(MEAN)) / tf.constant(STD)
+from hrnet_tf.data.checks import fail_unless
+from hrnet_tf.data.images import (
+    decode_image,
+    decode_label,
+    encoded_image_ok,
+    encoded_image_size,
+    encoded_png_ok,
+    normalize,
+)
+from hrnet_tf.data.normalization import IMAGENET
 
 
 def _hw_text(shape):
     return tf.strings.join([tf.strings.as_string(shape[0]), "x", tf.strings.as_string(shape[1])])
 
 
-def decode_and_check(image_path, label_path, label_lut):
-    """Reads one pair: uint8 RGB image [H, W, 3], int32 train-id label [H, W], an ``ok`` flag and
-    a one-line problem message (empty when ok). Nothing here raises: callers decide."""
-    image = tf.io.decode_image(tf.io.read_file(image_path), channels=3, expand_animations=False)
-    raw = tf.io.decode_png(tf.io.read_file(label_path), channels=0)
-    image_hw = tf.shape(image)[:2]
-    label_hw = tf.shape(raw)[:2]
-    channels = tf.shape(raw)[2]
-    raw = raw[..., 0]
-    mapped = tf.gather(tf.constant(label_lut, tf.int32), tf.cast(raw, tf.int32))
-    unknown = tf.less(mapped, 0)
+def _problem(cases):
+    """The message of the first failed check (``(failed, message_fn)`` pairs), or ""."""
+    return tf.case(cases, default=lambda: tf.constant(""))
 
-    same_size = tf.reduce_all(tf.equal(image_hw, label_hw))
+
+def _label_checks(label_path, raw, label_lut, image_hw, image_path):
+    """(train-id label [H, W] int32, ok, problem) of a decoded raw label [H, W, C]."""
+    channels = tf.shape(raw)[2]
+    label_hw = tf.shape(raw)[:2]
+    values = tf.cast(raw[..., 0], tf.int32)
+    mapped = tf.gather(tf.convert_to_tensor(label_lut, tf.int32), values)
+    unknown = tf.less(mapped, 0)
     one_channel = tf.equal(channels, 1)
+    same_size = tf.reduce_all(tf.equal(image_hw, label_hw))
     known_ids = tf.logical_not(tf.reduce_any(unknown))
-    first_unknown = tf.reduce_min(tf.where(unknown, tf.cast(raw, tf.int32), 256))
-    problem = tf.case(
-        [
-            (tf.logical_not(one_channel), lambda: tf.strings.join(
-                [label_path, ": label has ", tf.strings.as_string(channels),
-                 " channels; expected a single-channel id PNG"])),
-            (tf.logical_not(same_size), lambda: tf.strings.join(
-                [label_path, ": label size ", _hw_text(label_hw), " differs from image size ",
-                 _hw_text(image_hw), " (", image_path, ")"])),
-            (tf.logical_not(known_ids), lambda: tf.strings.join(
-                [label_path, ": label id ", tf.strings.as_string(first_unknown),
-                 " is not in the label mapping (",
-                 tf.strings.as_string(tf.reduce_sum(tf.cast(unknown, tf.int32))), " pixels)"])),
-        ],
-        default=lambda: tf.constant(""),
-    )
+    first_unknown = tf.reduce_min(tf.where(unknown, values, 256))
+    problem = _problem([
+        (tf.logical_not(one_channel), lambda: tf.strings.join(
+            [label_path, ": label has ", tf.strings.as_string(channels),
+             " channels; expected a single-channel id PNG"])),
+        (tf.logical_not(same_size), lambda: tf.strings.join(
+            [label_path, ": label size ", _hw_text(label_hw), " differs from image size ",
+             _hw_text(image_hw), " (", image_path, ")"])),
+        (tf.logical_not(known_ids), lambda: tf.strings.join(
+            [label_path, ": label id ", tf.strings.as_string(first_unknown),
+             " is not in the label mapping (",
+             tf.strings.as_string(tf.reduce_sum(tf.cast(unknown, tf.int32))), " pixels)"])),
+    ])
     ok = tf.logical_and(one_channel, tf.logical_and(same_size, known_ids))
-    return image, mapped, ok, problem
+    return mapped, ok, problem
+
+
+def _read_checked(image_path, label_path, label_lut, decode_pixels=True):
+    """(image or None, train ids, ok, problem, image_ok) of one pair; without ``decode_pixels``
+    the image's size comes from its header and the image itself is not decoded."""
+    encoded_image = tf.io.read_file(image_path)
+    encoded_label = tf.io.read_file(label_path)
+    image_ok = encoded_image_ok(encoded_image)
+    label_ok = encoded_png_ok(encoded_label)
+    image = None
+    if decode_pixels:
+        image = tf.cond(image_ok, lambda: decode_image(encoded_image),
+                        lambda: tf.zeros([0, 0, 3], tf.uint8))
+        image_hw = tf.shape(image)[:2]
+    else:
+        image_hw = tf.cond(image_ok, lambda: encoded_image_size(encoded_image),
+                           lambda: tf.zeros([2], tf.int32))
+    raw = tf.cond(label_ok, lambda: decode_label(encoded_label),
+                  lambda: tf.zeros([0, 0, 1], tf.uint8))
+    label, checks_ok, label_problem = _label_checks(label_path, raw, label_lut, image_hw,
+                                                    image_path)
+    problem = _problem([
+        (tf.logical_not(image_ok), lambda: tf.strings.join(
+            [image_path, ": truncated or not an image"])),
+        (tf.logical_not(label_ok), lambda: tf.strings.join(
+            [label_path, ": truncated or not a PNG label map"])),
+        (tf.logical_not(checks_ok), lambda: label_problem),
+    ])
+    ok = tf.logical_and(tf.logical_and(image_ok, label_ok), checks_ok)
+    return image, label, ok, problem, image_ok
+
+
+def read_pair(image_path, label_path, label_lut):
+    """Reads one pair without raising: (uint8 RGB image [H, W, 3], int32 train ids [H, W],
+    ``ok``, one-line ``problem`` ("" when ok), ``image_ok``: whether the image itself is usable).
+
+    An image that is truncated or not an image, or a label that is not a complete PNG, is not
+    decoded at all (the decoder would stop the pipeline without naming the file).
+    """
+    return _read_checked(image_path, label_path, label_lut)
 
 
 def load_pair(image_path, label_path, label_lut):
-    """Decodes and checks one pair, raising InvalidArgumentError("<file>: <problem>") if bad."""
-    image, label, ok, problem = decode_and_check(image_path, label_path, label_lut)
-    with tf.control_dependencies([tf.debugging.Assert(ok, [problem], summarize=1)]):
+    """Reads one pair; a bad one raises ``InvalidArgumentError`` carrying ``"<file>: <problem>"``
+    (:func:`hrnet_tf.data.checks.sample_problem` extracts the line)."""
+    image, label, ok, problem, _ = read_pair(image_path, label_path, label_lut)
+    with tf.control_dependencies([fail_unless(ok, problem)]):
         return tf.identity(image), tf.identity(label)
 
 
-def bad_sample_message(error):
-    """The one-line ``"<file>: <problem>"`` from a pipeline InvalidArgumentError (or its text)."""
-    text = getattr(error, "message", None) or str(error)
-    # Graph mode (tf.data) and eager mode word the failed assertion differently.
-    match = re.search(r"assertion failed: \[(.*?)\]", text, re.S) or re.search(
-        r"Summarized data: b'(.*?)'", text, re.S
-    )
-    line = match.group(1) if match else text
-    return line.strip().splitlines()[0] if line.strip() else text
+def check_pairs(pairs, label_lut, num_parallel_calls=tf.data.AUTOTUNE):
+    """The pairs that pass every check, and the ``(file, problem)`` list of those that do not.
+
+    Reads every label (decoded) and every image's header (not decoded): the pass ``on_bad="skip"``
+    makes before training, so that the skipped files are known and reported by name.
+    """
+    if not pairs:
+        return [], []
+    def check(image_path, label_path):
+        _, _, ok, problem, _ = _read_checked(image_path, label_path, label_lut,
+                                             decode_pixels=False)
+        return ok, problem
+
+    ds = tf.data.Dataset.from_tensor_slices(([p[0] for p in pairs], [p[1] for p in pairs]))
+    good, bad = [], []
+    results = ds.map(check, num_parallel_calls=num_parallel_calls).as_numpy_iterator()
+    for pair, (ok, problem) in zip(pairs, results, strict=True):
+        if ok:
+            good.append(pair)
+        else:
+            file, _, why = problem.decode().partition(": ")
+            bad.append((file, why))
+    return good, bad
 
 
 def _cv2_nearest_indices(src, dst):
@@ -198,8 +252,8 @@ def flip_pair(image, label, flip_pairs=()):
     return image, label
 
 
-def augment(image, label, info, seed):
-    """The official training transform of one decoded sample; returns normalized float32 image
+def augment(image, label, info, seed, normalization=IMAGENET):
+    """The official training transform of one decoded sample; returns the normalized float32 image
     [crop_h, crop_w, 3] and int32 label [crop_h, crop_w]. ``seed``: int64 pair (stateless)."""
     seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), num=5)
     crop_h, crop_w = info.crop_size
@@ -222,7 +276,7 @@ def augment(image, label, info, seed):
     x0 = tf.random.stateless_uniform([], seeds[3], 0, padded_w - crop_w + 1, dtype=tf.int32)
     image, label = scaled_crop(image, label, size, y0, x0, (crop_h, crop_w), info.ignore_label)
 
-    image = normalize(image)
+    image = normalize(image, normalization)
     if not info.resize_to_crop_first:
         image, label = tf.cond(
             flip, lambda: flip_pair(image, label, info.flip_pairs), lambda: (image, label)
@@ -232,101 +286,96 @@ def augment(image, label, info, seed):
     return image, label
 
 
-def _checked_dataset(pairs, info, on_bad):
-    image_paths = [p[0] for p in pairs]
-    label_paths = [p[1] for p in pairs]
-    ds = tf.data.Dataset.from_tensor_slices((image_paths, label_paths))
-    if on_bad == "skip":
-        def load(image_path, label_path):
-            return decode_and_check(image_path, label_path, info.label_lut)
+def epoch_order(num_samples, seed):
+    """The order of an epoch's samples: a permutation drawn from ``seed`` alone.
 
-        def keep(image, label, ok, problem):
-            # Stateless print of the skipped file; the filter is what drops it.
-            printed = tf.cond(
-                ok, lambda: tf.constant(True),
-                lambda: _print_skip(problem),
-            )
-            return tf.logical_and(ok, printed)
-
-        return ds, load, keep
-    if on_bad != "error":
-        raise ValueError(f"on_bad must be 'error' or 'skip', got {on_bad!r}")
-
-    def load_strict(image_path, label_path):
-        image, label = load_pair(image_path, label_path, info.label_lut)
-        return image, label, tf.constant(True), tf.constant("")
-
-    return ds, load_strict, None
-
-
-def _print_skip(problem):
-    with tf.control_dependencies(
-        [tf.print("skipped bad sample:", problem, output_stream=sys.stderr)]
-    ):
-        return tf.constant(True)
+    >>> epoch_order(5, 3).tolist() == epoch_order(5, 3).tolist()
+    True
+    """
+    return np.random.default_rng(int(seed) % (1 << 63)).permutation(num_samples)
 
 
 def train_dataset(pairs, info, batch_size, seed=0, shuffle=True, on_bad="error",
-                  num_parallel_calls=tf.data.AUTOTUNE, shard=None):
+                  num_parallel_calls=tf.data.AUTOTUNE, shard=(1, 0), normalization=IMAGENET):
     """Batches of (normalized image [B, h, w, 3], int32 train ids [B, h, w]) for one epoch.
 
-    ``seed`` fixes the shuffle order and every augmentation draw. ``shard`` = (count, index)
-    keeps every count-th file (multi-worker input pipelines). Batches drop the remainder
-    (official ``drop_last=True``).
+    ``seed`` fixes the order and every augmentation draw (keyed by each sample's index in
+    ``pairs``). ``shard`` = (count, index) keeps every count-th sample of the epoch's order
+    (multi-worker input pipelines). Batches drop the remainder (official ``drop_last=True``).
     """
-    ds, load, keep = _checked_dataset(pairs, info, on_bad)
-    if shard is not None:
-        ds = ds.shard(*shard)
-    if shuffle:
-        ds = ds.shuffle(len(pairs), seed=seed, reshuffle_each_iteration=False)
-    ds = ds.enumerate()
+    if on_bad not in ("error", "skip"):
+        raise ValueError(f"on_bad must be 'error' or 'skip', got {on_bad!r}")
+    order = epoch_order(len(pairs), seed) if shuffle else np.arange(len(pairs))
+    count, index = shard
+    order = order[index::count]
+    ds = tf.data.Dataset.from_tensor_slices((
+        order.astype(np.int64),
+        [pairs[i][0] for i in order],
+        [pairs[i][1] for i in order],
+    ))
+    lut = info.label_lut
 
-    def load_indexed(index, paths):
-        return (index, *load(*paths))
+    def load(sample, image_path, label_path):
+        image, label, ok, problem, _ = read_pair(image_path, label_path, lut)
+        return sample, image, label, ok, problem
 
-    ds = ds.map(load_indexed, num_parallel_calls=num_parallel_calls)
-    if keep is not None:
-        ds = ds.filter(lambda index, image, label, ok, problem: keep(image, label, ok, problem))
+    def checked(sample, image, label, ok, problem):
+        with tf.control_dependencies([fail_unless(ok, problem)]):
+            return sample, tf.identity(image), tf.identity(label), ok, problem
 
-    def transform(index, image, label, ok, problem):
-        return augment(image, label, info, tf.stack([tf.cast(seed, tf.int64), index]))
+    def transform(sample, image, label, ok, problem):
+        key = tf.stack([tf.cast(seed, tf.int64), sample])
+        return augment(image, label, info, key, normalization)
 
-    ds = ds.map(transform, num_parallel_calls=num_parallel_calls)
+    ds = ds.map(load, num_parallel_calls=num_parallel_calls, deterministic=True)
+    if on_bad == "skip":
+        ds = ds.filter(lambda sample, image, label, ok, problem: ok)
+    else:
+        ds = ds.map(checked, num_parallel_calls=num_parallel_calls, deterministic=True)
+    ds = ds.map(transform, num_parallel_calls=num_parallel_calls, deterministic=True)
     ds = ds.batch(batch_size, drop_remainder=True)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
 def eval_dataset(pairs, info, on_bad="error"):
-    """Unbatched full-size samples for evaluation: (uint8 image [H, W, 3], int32 label [H, W],
-    ok flag, problem text, image path). With ``on_bad="skip"`` bad samples come through with
-    ``ok=False`` so that the evaluator can count them."""
-    image_paths = [p[0] for p in pairs]
-    label_paths = [p[1] for p in pairs]
-    ds = tf.data.Dataset.from_tensor_slices((image_paths, label_paths))
+    """Full-size samples for evaluation, one per batch: dicts of ``index`` [1], ``image`` uint8
+    [1, H, W, 3], ``label`` int32 [1, H, W], ``ok``/``problem`` [1] (samples to leave out, with
+    why) and ``fatal`` [1]: a bad label with ``on_bad="error"`` (the evaluator stops on it).
 
-    def load(image_path, label_path):
-        if on_bad == "skip":
-            image, label, ok, problem = decode_and_check(image_path, label_path, info.label_lut)
-        else:
-            image, label = load_pair(image_path, label_path, info.label_lut)
-            ok, problem = tf.constant(True), tf.constant("")
-        return image, label, ok, problem, image_path
+    An unusable image is always left out (counted), whatever ``on_bad``: one broken file must not
+    cost the metrics of a whole split. A file that passes the checks but fails in the decoder is
+    dropped here and reported by the evaluation loop as undecodable.
+    """
+    ds = tf.data.Dataset.from_tensor_slices((
+        np.arange(len(pairs), dtype=np.int64), [p[0] for p in pairs], [p[1] for p in pairs]))
+    lut = info.label_lut
+    strict = on_bad == "error"
 
-    return ds.map(load, num_parallel_calls=2).prefetch(2)
+    def load(index, image_path, label_path):
+        image, label, ok, problem, image_ok = read_pair(image_path, label_path, lut)
+        fatal = tf.logical_and(tf.constant(strict), tf.logical_and(image_ok, tf.logical_not(ok)))
+        # The report names the sample (its image) already: "a.png (truncated or ...)".
+        prefix = tf.strings.join([image_path, ": "])
+        n = tf.strings.length(prefix)
+        problem = tf.cond(tf.strings.substr(problem, 0, n) == prefix,
+                          lambda: tf.strings.substr(problem, n, -1), lambda: problem)
+        return {"index": index, "image": image, "label": label, "ok": ok, "problem": problem,
+                "fatal": fatal}
+
+    ds = ds.map(load, num_parallel_calls=2, deterministic=True).ignore_errors()
+    return ds.batch(1).prefetch(2)
 
 
 __all__ = [
-    "MEAN",
-    "STD",
     "augment",
-    "bad_sample_message",
-    "decode_and_check",
+    "check_pairs",
+    "epoch_order",
     "eval_dataset",
     "flip_pair",
     "load_pair",
-    "normalize",
-    "resize_pair",
     "random_long_size",
+    "read_pair",
+    "resize_pair",
     "scaled_crop",
     "scaled_size",
     "train_dataset",

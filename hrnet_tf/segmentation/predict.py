@@ -1,24 +1,27 @@
-"""Segment images: a color label map and an overlay per image.
+"""Segment image files: a color label map and an overlay per image.
 
-    python -m hrnet_tf.segmentation.predict street.png --weights runs/segment/w48/model.keras
+    python -m hrnet_tf.segmentation.predict street.png --weights runs/segment/synthetic_tiny/model.keras
     python -m hrnet_tf.segmentation.predict a.jpg b.jpg --weights hrnet_w48_cityscapes.pth \\
         --width 48 --dataset cityscapes --mode multiscale --scales 0.75 1 1.25 --flip --out preds
 
-For each IMAGE writes ``OUT/<name>_color.png`` (classes in the dataset palette, the Cityscapes
-one by default), ``OUT/<name>_overlay.png`` (the color map blended over the image) and, for
-Cityscapes, ``OUT/<name>_labelIds.png`` (label ids for the benchmark server). ``--weights``
-takes the ``model.keras`` written by training (the model is rebuilt from it), or Keras / official
-PyTorch weights for the model given by ``--width`` and ``--num-classes``.
+For each IMAGE writes ``OUT/<name>_color.png`` (classes in the dataset palette),
+``OUT/<name>_overlay.png`` (the color map blended over the image) and, for Cityscapes,
+``OUT/<name>_labelIds.png`` (label ids for the benchmark server). ``--weights`` takes the
+``model.keras`` written by training (its dataset and classes come with it), or Keras / official
+PyTorch weights for the model given by ``--width``, ``--num-classes`` and ``--dataset``.
+The inference is the evaluation's (:mod:`hrnet_tf.segmentation.codec`): ``--flip`` on a LIP model
+swaps the left/right channels of the mirrored pass, and LIP images run at the 473x473 crop size.
 """
 
 import argparse
 import os
 import sys
 
-import cv2
 import numpy as np
 
+from hrnet_tf.errors import ConfigError, DataError
 from hrnet_tf.segmentation import labels as L
+from hrnet_tf.segmentation.sources import DATASETS, dataset_info
 
 
 def overlay(image_rgb, color, alpha=0.5):
@@ -31,51 +34,82 @@ def overlay(image_rgb, color, alpha=0.5):
     return np.clip(np.round(blended), 0, 255).astype(np.uint8)
 
 
-def build_model(weights, width, num_classes):
-    import keras
+def model_dataset(model, dataset=None):
+    """The ``DatasetInfo`` describing ``model``'s output (classes, palette, LIP flip pairs), from
+    ``model.info.labels`` (filled by training); ``dataset`` names it for a model that does not
+    say (official weights), and must agree with one that does.
 
-    import hrnet_tf
+    >>> import hrnet_tf
+    >>> model_dataset(hrnet_tf.HRNetV2("tiny", num_classes=20), "lip").flip_pairs
+    ((14, 15), (16, 17), (18, 19))
+    """
+    labels = dict(getattr(getattr(model, "info", None), "labels", None) or {})
+    num_classes = int(model.output_shape[-1])
+    known = labels.get("dataset")
+    if dataset and known and dataset != known:
+        raise ConfigError(f"--dataset {dataset}: the model says it segments {known!r}")
+    name = known or dataset or "generic"
+    names = labels.get("class_names")
+    if name not in DATASETS or name == "synthetic":
+        name = "generic"
+    if name != "generic":
+        return dataset_info(name, num_classes=num_classes)
+    if names is not None and len(names) != num_classes:
+        names = None
+    return dataset_info("generic", num_classes=num_classes, class_names=names)
 
-    if weights and weights.endswith(".keras"):
-        if not os.path.isfile(weights):
-            raise FileNotFoundError(f"model file not found: {weights}")
-        return keras.saving.load_model(weights, compile=False)
-    model = hrnet_tf.HRNetV2(width, num_classes=num_classes)
-    if weights:
-        hrnet_tf.load_weights(model, weights)
-    else:
-        print("warning: no --weights given; the model is randomly initialized and its output "
-              "is meaningless", file=sys.stderr)
-    return model
 
+def segment_image(forward, image, info, mode="whole", scales=(1.0,), flip=False,
+                  crop_size=None, base_size=None, normalization=None, input_size=None):
+    """int32 train ids [H, W] of one uint8 RGB image, by the evaluation's inference."""
+    from hrnet_tf.data.images import normalize
+    from hrnet_tf.data.normalization import IMAGENET
+    from hrnet_tf.segmentation.codec import predict_labels
 
-def segment_file(model, path, out_dir, colors, mode="whole", scales=(1.0,), flip=False,
-                 crop_size=(512, 1024), base_size=None, alpha=0.5, label_ids=False):
-    """Segments one image file; returns the written paths."""
-    from hrnet_tf.segmentation.inference import predict_train_ids
-    from hrnet_tf.segmentation.pipeline import normalize
-
-    bgr = cv2.imread(path, cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise FileNotFoundError(f"{path}: not found or not an image")
-    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-    train_ids = predict_train_ids(
-        model, normalize(rgb)[None], mode, scales, flip, crop_size, base_size
+    height, width = image.shape[:2]
+    if input_size is None and info.resize_to_crop_first:
+        input_size = info.crop_size
+    x = normalize(image[None], normalization or IMAGENET)
+    return predict_labels(
+        forward, x, mode, scales, flip, tuple(crop_size or info.crop_size), base_size,
+        flip_pairs=info.flip_pairs, input_size=input_size,
+        output_size=(height, width) if input_size is not None else None,
     )
-    color = L.colorize(train_ids, colors)
-    stem = os.path.splitext(os.path.basename(path))[0]
-    os.makedirs(out_dir, exist_ok=True)
+
+
+def _check_image_file(path):
+    from hrnet_tf.data.images import image_file_problem
+
+    if not os.path.isfile(path):
+        raise DataError(f"image not found: {path}")
+    problem = image_file_problem(path)
+    if problem:
+        raise DataError(f"{path}: {problem}")
+
+
+def segment_file(forward, path, out_dir, info, alpha=0.5, **options):
+    """Segments one image file (``options`` as :func:`segment_image`); returns the paths written."""
+    from hrnet_tf.data.images import read_image_numpy, write_png
+    from hrnet_tf.segmentation.evaluator import file_stem
+
+    try:
+        rgb = read_image_numpy(path)
+    except (FileNotFoundError, ValueError) as e:
+        raise DataError(str(e)) from None
+    train_ids = segment_image(forward, rgb, info, **options)
+    color = L.colorize(train_ids, info.colors)
+    stem = file_stem(path)
     written = [os.path.join(out_dir, f"{stem}_color.png"),
                os.path.join(out_dir, f"{stem}_overlay.png")]
-    cv2.imwrite(written[0], cv2.cvtColor(color, cv2.COLOR_RGB2BGR))
-    cv2.imwrite(written[1], cv2.cvtColor(overlay(rgb, color, alpha), cv2.COLOR_RGB2BGR))
-    if label_ids:
+    write_png(written[0], color)
+    write_png(written[1], overlay(rgb, color, alpha))
+    if info.benchmark_label_ids:
         written.append(os.path.join(out_dir, f"{stem}_labelIds.png"))
-        cv2.imwrite(written[-1], L.train_ids_to_label_ids(train_ids))
+        write_png(written[-1], L.train_ids_to_label_ids(train_ids))
     return written
 
 
-def main(argv=None):
+def build_parser():
     parser = argparse.ArgumentParser(
         prog="python -m hrnet_tf.segmentation.predict", description=__doc__.split("\n\n")[0]
     )
@@ -84,41 +118,56 @@ def main(argv=None):
     parser.add_argument("--width", default="48", help="HRNet width when --weights is not .keras")
     parser.add_argument("--num-classes", type=int, default=None,
                         help="classes when --weights is not .keras (default: the dataset's)")
-    parser.add_argument("--dataset", default="cityscapes",
-                        choices=("cityscapes", "pascal_context", "pascal_context_60", "lip",
-                                 "other"),
-                        help="palette and class count; 'other' uses a generic palette")
+    parser.add_argument("--dataset", default=None, choices=[d for d in DATASETS if d != "synthetic"],
+                        help="what a model that does not say segments (default cityscapes): "
+                        "palette, class count, LIP flips")
     parser.add_argument("--out", default="predictions")
     parser.add_argument("--mode", choices=("whole", "sliding", "multiscale"), default="whole")
     parser.add_argument("--scales", type=float, nargs="+", default=[1.0])
     parser.add_argument("--flip", action="store_true")
-    parser.add_argument("--crop-size", type=int, nargs=2, default=[512, 1024],
-                        metavar=("H", "W"), help="sliding-window size")
+    parser.add_argument("--crop-size", type=int, nargs=2, default=None, metavar=("H", "W"),
+                        help="sliding-window size (default: the dataset's crop)")
+    parser.add_argument("--base-size", type=int, default=None,
+                        help="multiscale: long side at scale 1 (default: the image's own)")
     parser.add_argument("--alpha", type=float, default=0.5, help="overlay opacity")
-    args = parser.parse_args(argv)
+    return parser
 
-    defaults = {"cityscapes": 19, "pascal_context": 59, "pascal_context_60": 60, "lip": 20}
-    width = int(args.width) if str(args.width).isdigit() else args.width
-    try:
-        num_classes = args.num_classes or defaults.get(args.dataset)
-        if num_classes is None and not (args.weights or "").endswith(".keras"):
-            raise ValueError("--dataset other needs --num-classes")
-        model = build_model(args.weights, width, num_classes)
-        num_classes = int(model.output_shape[-1])
-        is_cityscapes = args.dataset == "cityscapes" and num_classes == 19
-        colors = L.CITYSCAPES_PALETTE if is_cityscapes else L.palette(num_classes)
-        for path in args.images:
-            written = segment_file(
-                model, path, args.out, colors, args.mode, args.scales, args.flip,
-                tuple(args.crop_size), alpha=args.alpha, label_ids=is_cityscapes,
-            )
-            print(" ".join(written))
-    except (FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+
+def _main(argv):
+    import hrnet_tf
+    from hrnet_tf.evaluation import forward_function
+    from hrnet_tf.models import load_or_build
+    from hrnet_tf.models.cli_args import parse_width
+    from hrnet_tf.segmentation.codec import fixed_input_size
+
+    args = build_parser().parse_args(argv)
+    for path in args.images:  # before the model is loaded: a typo costs nothing
+        _check_image_file(path)
+
+    def build():
+        dataset = args.dataset or "cityscapes"
+        if args.num_classes is None and dataset == "generic":
+            raise ConfigError("--dataset generic needs --num-classes")
+        num_classes = args.num_classes or dataset_info(dataset).num_classes
+        model = hrnet_tf.HRNetV2(parse_width(args.width), num_classes=num_classes)
+        model.info.labels = {"dataset": dataset}
+        return model
+
+    model = load_or_build(args.weights, "segmentation", build)
+    info = model_dataset(model, args.dataset)
+    forward = forward_function(model)
+    options = dict(mode=args.mode, scales=args.scales, flip=args.flip, crop_size=args.crop_size,
+                   base_size=args.base_size, normalization=model.info.normalization,
+                   input_size=fixed_input_size(model))
+    for path in args.images:
+        print(" ".join(segment_file(forward, path, args.out, info, args.alpha, **options)))
+
+
+def main(argv=None):
+    from hrnet_tf.cli import run
+
+    return run(_main, argv)
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.exit(main())

@@ -1,21 +1,21 @@
-"""The segmentation task for the shared trainer: config sections, model, data, loss, evaluation.
+"""The segmentation task: its config sections and the ``Task`` the shared trainer runs.
 
-    python train/segment.py --dataset cityscapes --data-dir /data/cityscapes
-    python train/segment.py --config configs/segmentation/cityscapes_w48_512x1024.yaml \\
+    python train/segment.py                                   # the synthetic demo (CPU, no data)
+    python train/segment.py --data-dir /data/cityscapes       # Cityscapes HRNetV2-W48, official
+    python train/segment.py --dataset lip --data-dir /data/lip
+    python train/segment.py --config configs/segmentation/cityscapes_w48_ohem_512x1024.yaml \\
         --data-dir /data/cityscapes --out runs/w48 --set loss.use_ohem=true
-    python train/segment.py --dataset synthetic          # generated scenes, tiny model, CPU
 
 ``--dataset NAME`` without ``--config`` picks the official experiment of that dataset
-(``DEFAULT_CONFIGS``); with ``--config`` it only overrides ``data.dataset``.
+(``DATASET_CONFIGS``); with ``--config`` it only sets ``data.dataset``.
 """
 
-import json
 import os
-import shutil
 from dataclasses import dataclass, field
 from typing import Literal
 
-from hrnet_tf.segmentation.datasets import DATASETS, DatasetError, dataset_info, list_pairs
+from hrnet_tf.errors import ConfigError, DataError
+from hrnet_tf.segmentation.sources import dataset_info, layout_of, list_pairs
 from hrnet_tf.training.config import (
     Config,
     DataConfig,
@@ -23,12 +23,10 @@ from hrnet_tf.training.config import (
     ModelConfig,
     TrainConfig,
     image_size_hw,
-    load_config,
 )
-from hrnet_tf.training.task import Task, epoch_seed, per_replica_batch_size
+from hrnet_tf.training.task import Task, TaskData, epoch_seed, per_replica_batch_size, shard_of
 
-CONFIG_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "configs", "segmentation")
-DEFAULT_CONFIGS = {
+DATASET_CONFIGS = {
     "cityscapes": "cityscapes_w48_512x1024.yaml",
     "pascal_context": "pascal_context_w48_cls59_480x480.yaml",
     "pascal_context_60": "pascal_context_w48_cls60_480x480.yaml",
@@ -36,7 +34,6 @@ DEFAULT_CONFIGS = {
     "generic": "generic_example.yaml",
     "synthetic": "synthetic_tiny.yaml",
 }
-SYNTHETIC_DEFAULT_DIR = os.path.join("runs", "segment", "synthetic_data")
 
 
 @dataclass
@@ -129,178 +126,183 @@ def dataset_of(config):
 
 
 def data_dir_of(config):
-    if config.data.dir:
-        return config.data.dir
-    if config.data.dataset == "synthetic":
-        return SYNTHETIC_DEFAULT_DIR
-    raise DatasetError(f"dataset '{config.data.dataset}': no data directory; pass --data-dir DIR")
-
-
-def ensure_synthetic(config):
-    """Generates the synthetic Cityscapes-layout dataset unless it is already there."""
-    from hrnet_tf.data.synthetic_segmentation import write_synthetic_cityscapes
+    """``data.dir``; for the synthetic demo, ``runs/synthetic/segment`` when it is empty."""
+    from hrnet_tf.data.synthetic import default_root
 
     d = config.data
-    root = data_dir_of(config)
-    marker = os.path.join(root, "synthetic.json")
-    wanted = {"train": d.synthetic_train, "val": d.synthetic_val, "size": list(d.synthetic_size),
-              "seed": config.seed}
-    if os.path.isfile(marker):
-        with open(marker) as f:
-            if json.load(f) == wanted:
-                return root
-        # Our own earlier scenes with other settings: replace them, leaving no stale files.
-        for sub in ("leftImg8bit", "gtFine"):
-            shutil.rmtree(os.path.join(root, sub), ignore_errors=True)
-    elif os.path.isdir(root) and os.listdir(root):
-        raise DatasetError(
-            f"synthetic: {root} is not empty and holds no synthetic.json; the synthetic dataset "
-            "is only generated into a new or empty directory"
-        )
-    write_synthetic_cityscapes(root, d.synthetic_train, d.synthetic_val,
-                               tuple(d.synthetic_size), seed=config.seed)
-    with open(marker, "w") as f:
-        json.dump(wanted, f)
-    return root
-
-
-def load_pairs(config, split):
-    """(image, label) pairs of ``split`` and the count of unpaired files skipped."""
-    d = config.data
+    if d.dir:
+        return d.dir
     if d.dataset == "synthetic":
-        ensure_synthetic(config)
-    return list_pairs(
-        d.dataset, data_dir_of(config), split, on_missing=d.on_bad,
-        image_dir=d.image_dir, label_dir=d.label_dir,
-        image_suffix=d.image_suffix, label_suffix=d.label_suffix,
-    )
+        return default_root(SegmentationTask.name)
+    layout = layout_of(d.dataset, d.train_split, d.image_dir, d.label_dir, d.image_suffix,
+                       d.label_suffix)[-1]
+    raise DataError(f"{d.dataset}: data.dir is empty; pass --data-dir DIR (expected {layout})")
+
+
+def _require(ok, key, value, why):
+    if not ok:
+        raise ConfigError(f"{key}={value!r}: {why}")
 
 
 class SegmentationTask(Task):
-    """HRNetV2 semantic segmentation (see the module docstring)."""
+    """HRNetV2 semantic segmentation (see the module docstring). Stateless: every method works
+    from the config (and the :class:`TaskData` that ``load_data`` returned)."""
 
     name = "segment"
     config_class = SegmentationConfig
+    config_dir = "segmentation"
+    dataset_configs = DATASET_CONFIGS
+    default_dataset = "cityscapes"
 
-    def __init__(self):
-        self._pairs = {}
-        self._skipped = {}
-        self._report = None
-        self._criterion = None
+    # -- configuration ---------------------------------------------------------------------------
+    def validate(self, config):
+        from hrnet_tf.models.specs import resolve_spec
 
-    # -- command line ---------------------------------------------------------------------------
-    def default_config(self):
-        return os.path.normpath(os.path.join(CONFIG_DIR, DEFAULT_CONFIGS["cityscapes"]))
-
-    def add_arguments(self, parser):
-        parser.add_argument(
-            "--dataset", choices=DATASETS, default=None,
-            help="dataset; without --config also selects its official experiment config",
-        )
-
-    def apply_arguments(self, args, config):
-        if args.dataset is None:
-            return config
-        if args.config is None:
-            # Re-read the dataset's own experiment with the user's overrides on top.
-            path = os.path.normpath(os.path.join(CONFIG_DIR, DEFAULT_CONFIGS[args.dataset]))
-            overrides = [f"data.dir={args.data_dir}"] if args.data_dir else []
-            overrides += [item for group in args.overrides for item in group]
-            config = load_config(path, SegmentationConfig, overrides)
-        config.data.dataset = args.dataset
-        # Check the data now, before TensorFlow starts: a wrong path gives one line, exit 2.
-        self.pairs(config, config.data.train_split)
-        return config
+        m, d, t, e, lo = config.model, config.data, config.train, config.eval, config.loss
+        try:
+            resolve_spec(m.width)
+        except ConfigError as err:
+            raise ConfigError(f"model.width={m.width!r}: {err}") from None
+        _require(m.num_classes >= 1, "model.num_classes", m.num_classes, "must be at least 1")
+        _require(not m.pretrained or os.path.isfile(m.pretrained), "model.pretrained",
+                 m.pretrained, "file not found")
+        crop = image_size_hw(d.image_size)
+        _require(min(crop) >= 1, "data.image_size", d.image_size,
+                 "the crop height and width must be positive")
+        _require(d.base_size >= 0, "data.base_size", d.base_size, "must be >= 0 (0: official)")
+        _require(d.scale_factor >= -1, "data.scale_factor", d.scale_factor,
+                 "must be >= 0 (-1: official)")
+        _require(0 <= d.ignore_label <= 255, "data.ignore_label", d.ignore_label,
+                 "label PNGs hold 0..255")
+        _require(bool(d.train_split and d.val_split), "data.train_split/val_split",
+                 [d.train_split, d.val_split], "both must be set")
+        _require(d.ignore_label >= m.num_classes, "data.ignore_label", d.ignore_label,
+                 f"is a class index (model.num_classes={m.num_classes})")
+        info = dataset_of(config)  # class counts vs the dataset, id_mapping, class_names
+        if lo.use_class_weights and lo.class_weights is not None:
+            _require(len(lo.class_weights) == info.num_classes, "loss.class_weights",
+                     lo.class_weights,
+                     f"has {len(lo.class_weights)} entries for {info.num_classes} classes")
+            _require(min(lo.class_weights) >= 0, "loss.class_weights", lo.class_weights,
+                     "weights must be >= 0")
+        _require(0 < lo.ohem_thresh <= 1, "loss.ohem_thresh", lo.ohem_thresh,
+                 "is a probability in (0, 1]")
+        _require(lo.ohem_keep >= 1, "loss.ohem_keep", lo.ohem_keep, "must be at least 1")
+        _require(t.batch_size >= 1, "train.batch_size", t.batch_size, "must be at least 1")
+        _require(bool(e.scales) and min(e.scales) > 0, "eval.scales", e.scales,
+                 "needs at least one scale, all > 0")
+        _require(e.base_size >= 0, "eval.base_size", e.base_size, "must be >= 0")
+        _require(e.max_images >= 0, "eval.max_images", e.max_images, "must be >= 0 (0: all)")
+        if d.dataset == "synthetic":
+            size = list(d.synthetic_size)
+            _require(len(size) == 2 and min(size) >= 8, "data.synthetic_size", size,
+                     "is [height, width], both >= 8")
+            _require(d.synthetic_train >= t.batch_size, "data.synthetic_train",
+                     d.synthetic_train, f"fewer scenes than train.batch_size={t.batch_size}")
+            _require(d.synthetic_val >= 1, "data.synthetic_val", d.synthetic_val,
+                     "must be at least 1")
 
     # -- data -----------------------------------------------------------------------------------
-    def pairs(self, config, split):
-        key = (config.data.dataset, data_dir_of(config), split)
-        if key not in self._pairs:
-            self._pairs[key], self._skipped[key] = load_pairs(config, split)
-        return self._pairs[key]
+    def list_split(self, config, split):
+        """(image, label) pairs of ``split`` and the unpaired ``(file, why)`` skipped; generates
+        the synthetic scenes first (regenerated when their settings change)."""
+        d = config.data
+        root = data_dir_of(config)
+        if d.dataset == "synthetic":
+            from hrnet_tf.segmentation.synthetic import ensure_scenes
 
-    def train_dataset(self, config, input_context=None, epoch=0):
+            ensure_scenes(root, d.synthetic_train, d.synthetic_val, d.synthetic_size, config.seed)
+        return list_pairs(d.dataset, root, split, d.on_bad, image_dir=d.image_dir,
+                          label_dir=d.label_dir, image_suffix=d.image_suffix,
+                          label_suffix=d.label_suffix)
+
+    def load_data(self, config):
+        from hrnet_tf.evaluation import SkipReport
+        from hrnet_tf.segmentation.pipeline import check_pairs
+
+        d = config.data
+        train, train_skips = self.list_split(config, d.train_split)
+        val, val_skips = self.list_split(config, d.val_split)
+        if d.on_bad == "skip":
+            # Bad samples are left out of training; finding them first is what lets the run
+            # name them at its end.
+            train, bad = check_pairs(train, dataset_of(config).label_lut)
+            train_skips += bad
+            if not train:
+                raise DataError(f"{data_dir_of(config)}: no usable training pair in split "
+                                f"'{d.train_split}' ({len(train_skips)} skipped)")
+        notes = []
+        for split, skips in ((d.train_split, train_skips), (d.val_split, val_skips)):
+            report = SkipReport(f"{split} split")
+            for file, why in skips:
+                report.add(file, why)
+            notes += report.lines()
+        return TaskData(train=train, val=val, notes=notes, num_train=len(train))
+
+    def train_dataset(self, config, data, input_context=None, epoch=0):
         from hrnet_tf.segmentation.pipeline import train_dataset
 
-        pairs = self.pairs(config, config.data.train_split)
-        shard = None
-        if input_context is not None and input_context.num_input_pipelines > 1:
-            shard = (input_context.num_input_pipelines, input_context.input_pipeline_id)
         parallel = config.data.num_parallel_calls
         return train_dataset(
-            pairs, dataset_of(config), per_replica_batch_size(config, input_context),
-            seed=epoch_seed(config, epoch), on_bad=config.data.on_bad, shard=shard,
-            num_parallel_calls=parallel if parallel > 0 else -1,
+            data.train, dataset_of(config), per_replica_batch_size(config, input_context),
+            seed=epoch_seed(config, epoch), on_bad=config.data.on_bad,
+            shard=shard_of(input_context), num_parallel_calls=parallel if parallel > 0 else -1,
         )
 
-    def steps_per_epoch(self, config):
-        return len(self.pairs(config, config.data.train_split)) // config.train.batch_size
-
-    # -- model and loss -------------------------------------------------------------------------
+    # -- model, loss, evaluation ----------------------------------------------------------------
     def build_model(self, config):
         import hrnet_tf
 
         m = config.model
+        info = dataset_of(config)
         model = hrnet_tf.HRNetV2(
-            m.width, num_classes=m.num_classes, bn_momentum=m.bn_momentum,
+            m.width, num_classes=info.num_classes, bn_momentum=m.bn_momentum,
             upsample_method=m.upsample_method, sync_bn=m.sync_bn,
         )
+        # What predict, evaluate and export need to read the output.
+        model.info.labels = {"dataset": config.data.dataset,
+                             "class_names": list(info.class_names)}
         if m.pretrained:
             hrnet_tf.load_weights(model, m.pretrained, strict=False)
-        # The trainer calls loss() without the config: fix the criterion here.
-        self._criterion = self.criterion(config)
         return model
 
-    def criterion(self, config):
+    def build_criterion(self, config):
         from hrnet_tf.segmentation.loss import SegmentationLoss
 
         info = dataset_of(config)
-        lc = config.loss
-        weights = None
-        if lc.use_class_weights:
-            weights = lc.class_weights or info.class_weights
+        lo = config.loss
+        weights = (lo.class_weights or info.class_weights) if lo.use_class_weights else None
         return SegmentationLoss(
-            info.num_classes, weights, info.ignore_label, lc.use_ohem, lc.ohem_thresh,
-            lc.ohem_keep,
+            info.num_classes, weights, info.ignore_label, lo.use_ohem, lo.ohem_thresh,
+            lo.ohem_keep,
         )
 
-    def loss(self, targets, outputs, sample_weight=None):
-        if self._criterion is None:
-            raise RuntimeError("SegmentationTask.loss needs build_model(config) first")
-        if sample_weight is not None:
-            raise ValueError("segmentation batches carry no sample weights")
-        return self._criterion(targets, outputs)
+    def build_evaluator(self, config, data):
+        return evaluator_of(config, data.val)
 
-    # -- evaluation -----------------------------------------------------------------------------
-    def evaluate(self, model, config, out_dir):
-        from hrnet_tf.segmentation.evaluate import evaluate_pairs
 
-        e = config.eval
-        report = evaluate_pairs(
-            model, self.pairs(config, config.data.val_split), dataset_of(config),
-            out_dir=os.path.join(out_dir, "eval"), mode=e.mode, scales=e.scales, flip=e.flip,
-            base_size=e.base_size or None, on_bad=config.data.on_bad,
-            save_predictions=e.save_predictions, max_images=e.max_images,
-        )
-        self._report = report
-        return report
+def evaluator_of(config, pairs, input_size=None, normalization=None):
+    """The :class:`~hrnet_tf.segmentation.evaluator.SegmentationEvaluator` of ``config.eval`` on
+    ``pairs`` (LIP runs the network at the crop size, as its official test)."""
+    from hrnet_tf.data.normalization import IMAGENET
+    from hrnet_tf.segmentation.evaluator import SegmentationEvaluator
 
-    def on_run_end(self):
-        lines = []
-        skipped = sum(self._skipped.values())
-        if skipped:
-            lines.append(f"skipped {skipped} unpaired file(s) (data.on_bad=skip)")
-        if self._report is not None:
-            if self._report["skipped"]:
-                lines.append(f"skipped {self._report['skipped']} bad evaluation sample(s)")
-            lines.append(f"mIoU {self._report['mIoU']:.4f} ({self._report['num_images']} images)")
-        return lines
+    info = dataset_of(config)
+    e = config.eval
+    if info.resize_to_crop_first:
+        input_size = info.crop_size
+    return SegmentationEvaluator(
+        pairs, info, mode=e.mode, scales=e.scales, flip=e.flip, base_size=e.base_size or None,
+        input_size=input_size, on_bad=config.data.on_bad, save_predictions=e.save_predictions,
+        max_images=e.max_images, normalization=normalization or IMAGENET,
+    )
 
 
 __all__ = [
-    "DEFAULT_CONFIGS",
+    "DATASET_CONFIGS",
     "SegmentationConfig",
     "SegmentationTask",
+    "data_dir_of",
     "dataset_of",
-    "load_pairs",
+    "evaluator_of",
 ]

@@ -1,85 +1,77 @@
-"""Datasets and the tf.data pipeline on a generated Cityscapes layout, against cv2/numpy."""
+"""The tf.data pipelines against cv2/NumPy: decoding, label mapping, the official augmentation,
+stateless randomness, and bad samples named by file."""
 
-import os
 
 import cv2
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from hrnet_tf.data.synthetic_segmentation import SYNTHETIC_ID_MAPPING, write_synthetic_cityscapes
+from hrnet_tf.data.checks import sample_problem
 from hrnet_tf.segmentation import labels as L
 from hrnet_tf.segmentation import pipeline
-from hrnet_tf.segmentation.datasets import DatasetError, dataset_info, list_pairs
-from hrnet_tf.segmentation.evaluate import evaluate_pairs
+from hrnet_tf.segmentation.sources import dataset_info, list_pairs
+from hrnet_tf.segmentation.synthetic import SYNTHETIC_ID_MAPPING
+
+from .helpers import MEAN, STD, label_path, truncate, write, write_lip
 
 
-@pytest.fixture
-def city(tmp_path):
-    write_synthetic_cityscapes(tmp_path, num_train=4, num_val=2, size=(48, 96))
-    return tmp_path
+def _problem_of(pair, lut):
+    with pytest.raises(tf.errors.InvalidArgumentError) as e:
+        pipeline.load_pair(*pair, lut)
+    return sample_problem(e.value)
 
 
-def _label_path(root, split, n):
-    return os.path.join(root, "gtFine", split, "synthcity",
-                        f"synthcity_{n:06d}_000019_gtFine_labelIds.png")
-
-
-def test_pairs_by_name_with_cityscapes_mapping(city):
-    pairs, skipped = list_pairs("cityscapes", city, "train")
-    assert len(pairs) == 4 and skipped == 0
-    for image, label in pairs:
-        stem = os.path.basename(image).replace("_leftImg8bit.png", "")
-        assert os.path.basename(label) == f"{stem}_gtFine_labelIds.png"
-    info = dataset_info("cityscapes")
-    image, label = pipeline.load_pair(*pairs[0], info.label_lut)
+def test_pairs_decode_as_cv2_and_labels_map_to_train_ids(city):
+    pairs, _ = list_pairs("cityscapes", city, "train")
+    image, label = pipeline.load_pair(*pairs[0], dataset_info("cityscapes").label_lut)
+    np.testing.assert_array_equal(image.numpy(), cv2.imread(pairs[0][0])[:, :, ::-1])
     raw = cv2.imread(pairs[0][1], cv2.IMREAD_UNCHANGED)
     np.testing.assert_array_equal(label.numpy(), L.cityscapes_label_lut()[raw])
-    rgb = cv2.imread(pairs[0][0])[:, :, ::-1]
-    np.testing.assert_array_equal(image.numpy(), rgb)
 
 
-def test_missing_directory_names_path_and_layout(tmp_path):
-    with pytest.raises(DatasetError) as e:
-        list_pairs("cityscapes", tmp_path / "nonexistent", "train")
-    message = str(e.value)
-    assert "nonexistent" in message and "leftImg8bit" in message and "gtFine" in message
-    assert "\n" not in message
+def test_jpeg_images_decode_with_the_accurate_dct(coco_mini, tmp_path):
+    # A real COCO JPEG as a segmentation image: the pixels cv2.imread gives (the official loader).
+    path = str(sorted((coco_mini / "images" / "val2017").glob("*.jpg"))[0])
+    bgr = cv2.imread(path)
+    label = str(tmp_path / "label.png")
+    write(label, np.zeros(bgr.shape[:2], np.uint8))
+    image, _ = pipeline.load_pair(path, label, L.identity_lut(3))
+    np.testing.assert_array_equal(image.numpy(), bgr[:, :, ::-1])
 
 
-def test_image_without_label_is_one_line_or_counted_skip(city):
-    missing = _label_path(city, "train", 2)
-    os.remove(missing)
-    with pytest.raises(DatasetError, match="000002_000019_leftImg8bit.png: no label") as e:
-        list_pairs("cityscapes", city, "train")
-    assert "synthcity_000002_000019_gtFine_labelIds.png" in str(e.value)
-    pairs, skipped = list_pairs("cityscapes", city, "train", on_missing="skip")
-    assert len(pairs) == 3 and skipped == 1
-
-
-def test_bad_label_size_and_unknown_ids_name_the_file(city):
-    info = dataset_info("cityscapes")
+def test_bad_samples_name_the_file(city, tmp_path):
+    lut = dataset_info("cityscapes").label_lut
     pairs, _ = list_pairs("cityscapes", city, "train")
-    small = _label_path(city, "train", 1)
-    cv2.imwrite(small, np.full((10, 20), 7, np.uint8))
-    unknown = _label_path(city, "train", 3)
-    cv2.imwrite(unknown, np.full((48, 96), 77, np.uint8))
+    small, unknown, rgb = (label_path(city, "train", n) for n in (1, 2, 3))
+    write(small, np.full((10, 20), 7, np.uint8))
+    write(unknown, np.full((48, 96), 77, np.uint8))
+    write(rgb, np.full((48, 96, 3), 7, np.uint8))
+    assert _problem_of(pairs[1], lut) == (
+        f"{small}: label size 10x20 differs from image size 48x96 ({pairs[1][0]})")
+    assert _problem_of(pairs[2], lut) == (
+        f"{unknown}: label id 77 is not in the label mapping (4608 pixels)")
+    assert _problem_of(pairs[3], lut) == (
+        f"{rgb}: label has 3 channels; expected a single-channel id PNG")
+    truncate(pairs[0][0])
+    assert _problem_of(pairs[0], lut) == f"{pairs[0][0]}: truncated or not an image"
+    # The check before a run that skips: the same problems, by file, without decoding images.
+    good, bad = pipeline.check_pairs(pairs, lut)
+    assert good == [] and [f for f, _ in bad] == [pairs[0][0], small, unknown, rgb]
+    assert bad[1][1].startswith("label size 10x20 differs")
+
+
+def test_training_stops_on_a_bad_label_or_skips_it(city):
+    info = dataset_info("cityscapes", crop_size=(32, 64), base_size=96)
+    pairs, _ = list_pairs("cityscapes", city, "train")
+    bad = label_path(city, "train", 1)
+    write(bad, np.full((48, 96), 77, np.uint8))
     with pytest.raises(tf.errors.InvalidArgumentError) as e:
-        pipeline.load_pair(*pairs[1], info.label_lut)
-    line = pipeline.bad_sample_message(e.value)
-    assert line.startswith(small) and "label size 10x20 differs from image size 48x96" in line
-    with pytest.raises(tf.errors.InvalidArgumentError) as e:
-        pipeline.load_pair(*pairs[3], info.label_lut)
-    assert "label id 77 is not in the label mapping" in pipeline.bad_sample_message(e.value)
-    # Training stops on the first bad sample with that line ...
-    with pytest.raises(tf.errors.InvalidArgumentError):
-        for _ in pipeline.train_dataset(pairs, dataset_info("cityscapes", crop_size=(32, 64),
-                                                           base_size=96), 1):
+        for _ in pipeline.train_dataset(pairs, info, 1, shuffle=False):
             pass
-    # ... or, configured to skip, trains on the good ones and evaluation counts the skips.
-    info_small = dataset_info("cityscapes", crop_size=(32, 64), base_size=96)
-    batches = list(pipeline.train_dataset(pairs, info_small, 1, on_bad="skip"))
-    assert len(batches) == 2
+    assert sample_problem(e.value).startswith(f"{bad}: label id 77")
+    batches = list(pipeline.train_dataset(pairs, info, 1, on_bad="skip"))
+    assert len(batches) == 3
 
 
 def test_scaled_size_and_random_scale_follow_the_official_rule():
@@ -108,66 +100,6 @@ def test_resize_matches_cv2():
         assert np.abs(ours_image.numpy() - ref_image).max() <= 1.0
 
 
-def test_augment_pads_with_ignore_crops_flips_and_normalizes():
-    info = dataset_info("cityscapes", crop_size=(64, 128), base_size=64)  # always smaller
-    image = np.full((32, 64, 3), 255, np.uint8)
-    label = np.zeros((32, 64), np.int32)
-    label[:, :8] = 5
-    flips = 0
-    for s in range(12):
-        x, y = pipeline.augment(image, label, info, tf.constant([3, s], tf.int64))
-        x, y = x.numpy(), y.numpy()
-        assert x.shape == (64, 128, 3) and y.shape == (64, 128)
-        # Long side 32..134 < crop width 128 unless scaled up: padding is ignore, image pad is 0.
-        pad = y == 255
-        if pad.any():
-            np.testing.assert_allclose(x[pad], np.broadcast_to(
-                -np.array(pipeline.MEAN) / np.array(pipeline.STD), x[pad].shape), atol=1e-5)
-        content = ~pad
-        np.testing.assert_allclose(x[content & (y == 0)][:, 0], (1 - 0.485) / 0.229, atol=1e-5)
-        flips += int(y[0, -1] == 5 or (y[0, :].tolist().count(5) and y[0, 0] != 5))
-    assert 0 < flips < 12  # both flipped and unflipped samples among 12 seeds
-
-
-def test_lip_flip_swaps_left_and_right():
-    image = np.zeros((2, 3, 3), np.float32)
-    label = np.array([[14, 15, 0], [18, 19, 255]], np.int32)
-    _, flipped = pipeline.flip_pair(image, label, L.LIP_FLIP_PAIRS)
-    np.testing.assert_array_equal(flipped.numpy(), [[0, 14, 15], [255, 18, 19]])
-
-
-def test_training_batches_are_reproducible_and_evaluation_runs(city, tmp_path):
-    info = dataset_info("synthetic", num_classes=5, id_mapping=SYNTHETIC_ID_MAPPING,
-                        crop_size=(32, 64), base_size=96)
-    pairs, _ = list_pairs("synthetic", city, "train")
-    a = [b for b in pipeline.train_dataset(pairs, info, 2, seed=5)]
-    b = [b for b in pipeline.train_dataset(pairs, info, 2, seed=5)]
-    assert len(a) == 2
-    for (xa, ya), (xb, yb) in zip(a, b, strict=True):
-        np.testing.assert_array_equal(xa.numpy(), xb.numpy())
-        np.testing.assert_array_equal(ya.numpy(), yb.numpy())
-    assert set(np.unique(a[0][1].numpy())) <= {0, 1, 2, 3, 4, 255}
-
-    class Oracle:
-        """Predicts sky everywhere: the report must equal an independent count."""
-
-        def __call__(self, images, training=False):
-            n, h, w = images.shape[0], images.shape[1] // 4, images.shape[2] // 4
-            return tf.one_hot(tf.fill((n, h, w), 3), 5) * 10.0
-
-    val, _ = list_pairs("synthetic", city, "val")
-    report = evaluate_pairs(Oracle(), val, info, out_dir=str(tmp_path / "eval"),
-                            save_predictions=True)
-    labels = np.concatenate([info.label_lut[cv2.imread(p, cv2.IMREAD_UNCHANGED)].ravel()
-                             for _, p in val])
-    valid = labels != 255
-    sky = (labels[valid] == 3).sum()
-    assert report["per_class"]["3"] == pytest.approx(sky / valid.sum())
-    assert report["per_class"]["0"] == 0.0 and report["num_images"] == 2
-    assert os.path.isfile(tmp_path / "eval" / "metrics.json")
-    assert len(os.listdir(tmp_path / "eval" / "predictions")) == 2
-
-
 @pytest.mark.parametrize(
     "size,y0,x0",
     [((80, 150), 10, 30), ((30, 50), 0, 0), ((40, 200), 0, 100), ((64, 128), 0, 0),
@@ -190,3 +122,64 @@ def test_scaled_crop_equals_resize_pad_then_crop(size, y0, x0):
     np.testing.assert_array_equal(ours_label.numpy(), expected_label)
     assert np.abs(ours_image.numpy() - expected_image).max() <= 1.0  # rounding ties only
     assert np.mean(ours_image.numpy() != expected_image) < 0.01
+
+
+def test_augment_pads_with_ignore_crops_flips_and_normalizes():
+    info = dataset_info("cityscapes", crop_size=(64, 128), base_size=64)  # mostly smaller
+    image = np.full((32, 64, 3), 255, np.uint8)
+    label = np.zeros((32, 64), np.int32)
+    label[:, :8] = 5
+    flipped, plain = 0, 0
+    for s in range(12):
+        x, y = (t.numpy() for t in pipeline.augment(image, label, info, tf.constant([3, s])))
+        assert x.shape == (64, 128, 3) and y.shape == (64, 128)
+        pad = y == 255
+        # Padding: label ignore, image 0 before normalization (official pad value).
+        np.testing.assert_allclose(x[pad], np.broadcast_to(-MEAN / STD, x[pad].shape), atol=1e-5)
+        np.testing.assert_allclose(x[y == 0], np.broadcast_to((1 - MEAN) / STD, x[y == 0].shape),
+                                   atol=1e-5)
+        columns = np.flatnonzero((y == 5).any(0))
+        content = np.flatnonzero((y != 255).any(0))
+        if columns.size and content.size > columns.size:
+            # The class-5 stripe is at the left edge of the content, or at its right when flipped.
+            flipped += int(columns.max() == content.max())
+            plain += int(columns.min() == content.min())
+    assert flipped > 0 and plain > 0
+
+
+def test_lip_flip_swaps_left_and_right():
+    image = np.zeros((2, 3, 3), np.float32)
+    label = np.array([[14, 15, 0], [18, 19, 255]], np.int32)
+    _, flipped = pipeline.flip_pair(image, label, L.LIP_FLIP_PAIRS)
+    np.testing.assert_array_equal(flipped.numpy(), [[0, 14, 15], [255, 18, 19]])
+
+
+def test_training_stream_is_stateless_and_keyed_by_sample(city):
+    info = dataset_info("synthetic", num_classes=5, id_mapping=SYNTHETIC_ID_MAPPING,
+                        crop_size=(32, 64), base_size=96)
+    pairs, _ = list_pairs("synthetic", city, "train")
+
+    def epoch(seed, shuffle=True):
+        ds = pipeline.train_dataset(pairs, info, 1, seed=seed, shuffle=shuffle)
+        return [(x.numpy()[0], y.numpy()[0]) for x, y in ds]
+
+    a, b = epoch(5), epoch(5)
+    assert len(a) == 4
+    for (xa, ya), (xb, yb) in zip(a, b, strict=True):
+        np.testing.assert_array_equal(xa, xb)
+        np.testing.assert_array_equal(ya, yb)
+    assert set(np.unique(np.stack([y for _, y in a]))) <= {0, 1, 2, 3, 4, 255}
+    # A sample's augmentation depends on (seed, its index), not on where the order puts it.
+    order = pipeline.epoch_order(4, 5)
+    in_order = epoch(5, shuffle=False)
+    for position, sample in enumerate(order):
+        np.testing.assert_array_equal(a[position][1], in_order[sample][1])
+    assert any(not np.array_equal(x, y) for (x, _), (y, _) in zip(a, epoch(6), strict=True))
+
+
+def test_lip_training_resizes_to_the_crop_first(tmp_path):
+    write_lip(tmp_path, "train")
+    pairs, _ = list_pairs("lip", tmp_path, "train")
+    info = dataset_info("lip", crop_size=(33, 33), base_size=33)
+    images, labels = next(iter(pipeline.train_dataset(pairs, info, 2)))
+    assert images.shape == (2, 33, 33, 3) and labels.shape == (2, 33, 33)

@@ -1,21 +1,30 @@
-"""SegmentationTask with the shared trainer, and the train/segment.py command line."""
+"""SegmentationTask on the Task contract and ``train/segment.py`` (in-process): experiments,
+whole-config validation, data listing with named skips, model labels, and end-to-end runs."""
 
 import json
 import os
-import subprocess
-import sys
 
+import cv2
 import numpy as np
 import pytest
 
-from hrnet_tf.segmentation.task import SegmentationConfig, SegmentationTask
+from hrnet_tf import cli
+from hrnet_tf.errors import ConfigError, DataError
+from hrnet_tf.segmentation import labels as L
+from hrnet_tf.segmentation.task import SegmentationConfig, SegmentationTask, dataset_of
 from hrnet_tf.training.config import load_config
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CONFIGS = os.path.join(REPO, "configs", "segmentation")
+from .helpers import image_path, label_path, normalize_np, reference_ious, truncate, write
+
+TASK = SegmentationTask()
 
 
-def tiny_overrides(data_dir):
+def config_of(dataset, *overrides):
+    return load_config(TASK.config_file(dataset), SegmentationConfig, list(overrides))
+
+
+def tiny(data_dir):
+    """Overrides that make the synthetic demo a few seconds long."""
     return [
         f"data.dir={data_dir}", "data.synthetic_train=4", "data.synthetic_val=2",
         "data.synthetic_size=[48,96]", "data.image_size=[32,64]", "data.base_size=96",
@@ -23,151 +32,179 @@ def tiny_overrides(data_dir):
     ]
 
 
-def test_official_configs_load_with_the_official_recipe():
-    w48 = load_config(os.path.join(CONFIGS, "cityscapes_w48_512x1024.yaml"), SegmentationConfig)
+def _error_lines(text):
+    return [line for line in text.splitlines() if line.startswith("error:")]
+
+
+def test_official_experiments_load_with_the_official_recipe():
+    assert TASK.default_dataset == "cityscapes" and "synthetic" in TASK.dataset_configs
+    for dataset in TASK.dataset_configs:
+        TASK.validate(config_of(dataset))
+    w48 = config_of("cityscapes")
     assert (w48.model.width, w48.model.num_classes, w48.data.image_size) == (48, 19, [512, 1024])
     assert (w48.train.lr, w48.train.weight_decay, w48.train.momentum) == (0.01, 5e-4, 0.9)
     assert (w48.train.schedule, w48.train.poly_power, w48.train.batch_size) == ("poly", 0.9, 12)
     assert w48.data.base_size == 2048 and w48.data.scale_factor == 16
-    ohem = load_config(os.path.join(CONFIGS, "cityscapes_w48_ohem_512x1024.yaml"),
+    ohem = load_config("configs/segmentation/cityscapes_w48_ohem_512x1024.yaml",
                        SegmentationConfig)
     assert ohem.loss.use_ohem and (ohem.loss.ohem_thresh, ohem.loss.ohem_keep) == (0.9, 131072)
-    for name, width in [("cityscapes_w18_small_v1_512x1024.yaml", "18-small-v1"),
-                        ("cityscapes_w18_small_v2_512x1024.yaml", "18-small-v2")]:
-        assert load_config(os.path.join(CONFIGS, name), SegmentationConfig).model.width == width
-    lip = load_config(os.path.join(CONFIGS, "lip_w48_473x473.yaml"), SegmentationConfig)
-    assert (lip.model.num_classes, lip.data.image_size, lip.data.scale_factor) == (20, [473, 473],
-                                                                                    11)
-    for n in (59, 60):
-        ctx = load_config(os.path.join(CONFIGS, f"pascal_context_w48_cls{n}_480x480.yaml"),
-                          SegmentationConfig)
-        assert ctx.model.num_classes == n and ctx.train.lr == 0.004
+    lip = config_of("lip")
+    assert (lip.model.num_classes, lip.data.image_size, lip.data.scale_factor) == (
+        20, [473, 473], 11)
+    for dataset, n in (("pascal_context", 59), ("pascal_context_60", 60)):
+        assert config_of(dataset).model.num_classes == n and config_of(dataset).train.lr == 0.004
 
 
-def test_task_builds_trains_one_batch_and_evaluates(tmp_path):
-    config = load_config(os.path.join(CONFIGS, "synthetic_tiny.yaml"), SegmentationConfig,
-                         tiny_overrides(tmp_path / "data"))
-    task = SegmentationTask()
-    model = task.build_model(config)
-    assert task.steps_per_epoch(config) == 2
-    images, labels = next(iter(task.train_dataset(config, None, epoch=0)))
-    assert images.shape == (2, 32, 64, 3) and labels.shape == (2, 32, 64)
-    per_example = task.loss(labels, model(images, training=True))
-    assert per_example.shape == (2,) and np.isfinite(per_example.numpy()).all()
-    # An untrained net on 5 classes: a loss near log(5).
-    assert 0.5 < float(np.mean(per_example)) < 5.0
-    metrics = task.evaluate(model, config, str(tmp_path / "out"))
-    assert "mIoU" in metrics and {"road", "car"} <= set(metrics["per_class"])
-    with open(tmp_path / "out" / "eval" / "metrics.json") as f:
-        report = json.load(f)
-    assert report["mIoU"] == metrics["mIoU"] and len(report["per_class"]) == 5
+@pytest.mark.parametrize("argv,experiment", [
+    ([], "synthetic_tiny.yaml"),
+    (["--data-dir", "/data/cityscapes"], "cityscapes_w48_512x1024.yaml"),
+    (["--dataset", "lip", "--data-dir", "/data/lip"], "lip_w48_473x473.yaml"),
+])
+def test_train_command_picks_the_demo_or_the_official_experiment(argv, experiment):
+    args = cli.build_train_parser(TASK).parse_args(argv)
+    config, path = cli.resolve_config(TASK, args)
+    assert os.path.basename(path) == experiment
+    assert config.data.dir == (argv[-1] if "--data-dir" in argv else "")
 
 
-def _run_cli(*args, timeout=300):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    return subprocess.run([sys.executable, os.path.join(REPO, "train", "segment.py"), *args],
-                          capture_output=True, text=True, timeout=timeout, env=env, cwd=REPO)
+@pytest.mark.parametrize("dataset,override,message", [
+    ("cityscapes", "model.num_classes=21", "model.num_classes=21: dataset 'cityscapes' has 19"),
+    ("cityscapes", "loss.class_weights=[1.0,2.0]", "loss.class_weights=[1.0, 2.0]: has 2 entries"),
+    ("cityscapes", "data.image_size=[0,64]", "data.image_size=[0, 64]: the crop height"),
+    ("cityscapes", "model.width=17", "model.width=17: unknown HRNet width"),
+    ("cityscapes", "eval.scales=[]", "eval.scales=[]: needs at least one scale"),
+    ("cityscapes", "loss.ohem_thresh=1.5", "loss.ohem_thresh=1.5: is a probability"),
+    ("cityscapes", "model.pretrained=/nonexistent.pth", "model.pretrained='/nonexistent.pth'"),
+    ("synthetic", "data.ignore_label=3", "data.ignore_label=3: is a class index"),
+    ("synthetic", "data.synthetic_train=2", "data.synthetic_train=2: fewer scenes than"),
+    ("synthetic", "data.class_names=[a,b]", "data.class_names has 2 names"),
+    ("synthetic", "data.id_mapping={7: 9}", "data.id_mapping maps to [9]"),
+])
+def test_a_bad_config_is_one_line_naming_the_key(dataset, override, message, capsys):
+    assert cli.train("segment", ["--dataset", dataset, "--set", override]) == 2
+    (line,) = _error_lines(capsys.readouterr().err)
+    assert line.startswith("error: ") and message in line, line
 
 
-def test_cli_missing_data_dir_is_one_line_exit_2():
-    result = _run_cli("--dataset", "cityscapes", "--data-dir", "/nonexistent")
-    assert result.returncode == 2
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1
-    assert "/nonexistent" in errors[0] and "leftImg8bit" in errors[0] and "gtFine" in errors[0]
+def test_a_missing_data_dir_is_one_line_naming_path_and_layout(tmp_path, capsys):
+    missing = str(tmp_path / "nonexistent")
+    assert cli.train("segment", ["--data-dir", missing, "--out", str(tmp_path / "run")]) == 2
+    (line,) = _error_lines(capsys.readouterr().err)
+    assert missing in line and "leftImg8bit/train" in line and "gtFine/train" in line
+    with pytest.raises(DataError, match="data.dir is empty; pass --data-dir DIR"):
+        TASK.load_data(config_of("cityscapes"))
 
 
-def test_cli_trains_on_synthetic_data_and_writes_outputs(tmp_path):
-    out = tmp_path / "run"
-    sets = [item for item in tiny_overrides(tmp_path / "data")]
-    result = _run_cli("--dataset", "synthetic", "--out", str(out), "--set", *sets)
-    assert result.returncode == 0, result.stderr[-2000:]
-    for name in ("config.yaml", "model.keras", "metrics.json"):
-        assert (out / name).exists(), name
-    with open(out / "metrics.json") as f:
-        report = json.load(f)
-    assert 0.0 <= report["mIoU"] <= 1.0
-    assert set(report["per_class"]) == {"road", "building", "vegetation", "sky", "car"}
-    assert len(os.listdir(out / "eval" / "predictions")) == 2
-
-
-def test_cli_reports_a_bad_label_in_one_line(tmp_path):
-    # Unknown ids are checked the same way in test_pipeline; one CLI run keeps this file fast.
-    import cv2
-
-    from hrnet_tf.data.synthetic_segmentation import write_synthetic_cityscapes
-
-    data = tmp_path / "data"
-    write_synthetic_cityscapes(data, num_train=4, num_val=2, size=(48, 96))
-    # Marks the data as generated so the run does not overwrite the damaged label.
-    with open(data / "synthetic.json", "w") as f:
-        json.dump({"train": 4, "val": 2, "size": [48, 96], "seed": 0}, f)
-    bad = data / "gtFine" / "train" / "synthcity" / "synthcity_000001_000019_gtFine_labelIds.png"
-    cv2.imwrite(str(bad), np.full((24, 96), 7, np.uint8))
-    result = _run_cli("--dataset", "synthetic", "--out", str(tmp_path / "run"), "--set",
-                      *tiny_overrides(data))
-    assert result.returncode == 2, result.stderr[-2000:]
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1 and str(bad) in errors[0]
-    assert "label size 24x96 differs from image size 48x96" in errors[0]
-
-
-def test_predict_and_evaluate_commands(tmp_path, capsys):
-    import cv2
-
+def test_criterion_and_model_come_from_the_config(tmp_path):
+    config = config_of("cityscapes")
+    assert TASK.build_criterion(config).class_weights == list(L.CITYSCAPES_CLASS_WEIGHTS)
+    config.loss.use_class_weights = False
+    assert TASK.build_criterion(config).class_weights is None
+    config = config_of("synthetic", *tiny(tmp_path / "data"))
+    criterion = TASK.build_criterion(config)
+    assert (criterion.num_classes, criterion.use_ohem) == (5, False)
+    model = TASK.build_model(config)
+    labels = {"dataset": "synthetic",
+              "class_names": ["road", "building", "vegetation", "sky", "car"]}
+    assert model.info.labels == labels and model.output_shape[-1] == 5
+    model.save(tmp_path / "m.keras")
     import hrnet_tf
-    from hrnet_tf.data.synthetic_segmentation import write_synthetic_cityscapes
-    from hrnet_tf.segmentation import evaluate, predict
 
+    assert hrnet_tf.load_model(tmp_path / "m.keras").info.labels == labels
+    assert vars(TASK) == {}  # nothing stashed between calls
+
+
+def test_load_data_lists_the_splits_and_names_what_it_skips(tmp_path):
     data = tmp_path / "data"
-    write_synthetic_cityscapes(data, num_train=0, num_val=2, size=(48, 96))
-    model_path = str(tmp_path / "model.keras")
-    hrnet_tf.HRNetV2("tiny", num_classes=19).save(model_path)
-    image = data / "leftImg8bit" / "val" / "synthcity" / "synthcity_000000_000019_leftImg8bit.png"
-
-    assert predict.main([str(image), "--weights", model_path, "--out", str(tmp_path / "p"),
-                         "--mode", "multiscale", "--scales", "0.75", "1.0", "--flip"]) == 0
-    stem = "synthcity_000000_000019_leftImg8bit"
-    color = cv2.imread(str(tmp_path / "p" / f"{stem}_color.png"))[:, :, ::-1]
-    overlay = cv2.imread(str(tmp_path / "p" / f"{stem}_overlay.png"))
-    label_ids = cv2.imread(str(tmp_path / "p" / f"{stem}_labelIds.png"), cv2.IMREAD_UNCHANGED)
-    assert color.shape == overlay.shape == (48, 96, 3) and label_ids.shape == (48, 96)
-    # The color map and the benchmark file describe the same prediction.
-    from hrnet_tf.segmentation import labels as L
-
-    train_ids = L.cityscapes_label_lut()[label_ids]
-    np.testing.assert_array_equal(color, L.colorize(train_ids, L.CITYSCAPES_PALETTE))
-    assert predict.main(["/nonexistent.png", "--weights", model_path]) == 2
-    assert "/nonexistent.png: not found" in capsys.readouterr().err
-
-    config = os.path.join(CONFIGS, "cityscapes_w18_small_v1_512x1024.yaml")
-    out = tmp_path / "eval"
-    assert evaluate.main(["--config", config, "--weights", model_path, "--data-dir", str(data),
-                          "--out", str(out), "--save-predictions"]) == 0
-    with open(out / "metrics.json") as f:
-        report = json.load(f)
-    assert report["num_images"] == 2 and len(report["per_class"]) == 19
-    assert sorted(os.listdir(out / "labelIds")) == [
-        "synthcity_000000_000019_leftImg8bit.png", "synthcity_000001_000019_leftImg8bit.png"]
+    config = config_of("synthetic", *tiny(data))
+    listed = TASK.load_data(config)
+    assert (len(listed.train), len(listed.val), listed.num_train, listed.notes) == (4, 2, 4, [])
+    # Skip mode: an unpaired image and a bad label are left out and named in the notes.
+    os.remove(label_path(data, "train", 0))
+    bad = label_path(data, "train", 2)
+    write(bad, np.full((48, 96), 77, np.uint8))
+    with pytest.raises(DataError, match="no label"):
+        TASK.load_data(config)
+    config.data.on_bad = "skip"
+    listed = TASK.load_data(config)
+    assert listed.num_train == 2
+    (note,) = listed.notes
+    assert note.startswith("train split: skipped 2 sample(s): ")
+    assert "synthcity_000000_000019_leftImg8bit.png (no label)" in note
+    assert f"{bad} (label id 77 is not in the label mapping (4608 pixels))" in note
 
 
-def test_synthetic_data_never_overwrites_a_foreign_directory(tmp_path):
-    from hrnet_tf.segmentation.datasets import DatasetError
-    from hrnet_tf.segmentation.task import load_pairs
-
-    foreign = tmp_path / "real_data"
+def test_the_demo_data_goes_through_ensure_generated(tmp_path):
+    data = tmp_path / "data"
+    assert TASK.load_data(config_of("synthetic", *tiny(data))).num_train == 4
+    changed = config_of("synthetic", *tiny(data), "data.synthetic_train=3")
+    assert TASK.load_data(changed).num_train == 3  # regenerated, no stale scenes
+    foreign = tmp_path / "mine"
     foreign.mkdir()
     (foreign / "keep.txt").write_text("precious")
-    config = load_config(os.path.join(CONFIGS, "synthetic_tiny.yaml"), SegmentationConfig,
-                         [f"data.dir={foreign}"])
-    with pytest.raises(DatasetError, match="not empty and holds no synthetic.json"):
-        load_pairs(config, "train")
+    with pytest.raises(DataError, match="not written by the synthetic generator"):
+        TASK.load_data(config_of("synthetic", *tiny(foreign)))
     assert os.listdir(foreign) == ["keep.txt"]
-    # Our own scenes are regenerated when the settings change, without stale files.
-    ours = tmp_path / "synthetic"
-    config = load_config(os.path.join(CONFIGS, "synthetic_tiny.yaml"), SegmentationConfig,
-                         [f"data.dir={ours}", "data.synthetic_train=5", "data.synthetic_val=1",
-                          "data.synthetic_size=[32,64]"])
-    assert len(load_pairs(config, "train")[0]) == 5
-    config.data.synthetic_train = 2
-    assert len(load_pairs(config, "train")[0]) == 2
+
+
+def test_one_training_batch(tmp_path):
+    config = config_of("synthetic", *tiny(tmp_path / "data"))
+    data = TASK.load_data(config)
+    images, labels = next(iter(TASK.train_dataset(config, data, None, epoch=0)))
+    assert images.shape == (2, 32, 64, 3) and labels.shape == (2, 32, 64)
+    assert TASK.steps_per_epoch(config, data) == 2
+    model = TASK.build_model(config)
+    per_example = TASK.build_criterion(config)(labels, model(images, training=True))
+    assert per_example.shape == (2,)
+    # An untrained net is about uniform over the 5 classes: the official loss is near log(5).
+    assert abs(float(np.mean(per_example)) - np.log(5)) < 1.0
+    with pytest.raises(ConfigError):
+        TASK.validate(config_of("synthetic", *tiny(tmp_path / "data"), "model.num_classes=0"))
+
+
+@pytest.mark.slow
+def test_a_bad_label_in_training_is_one_line_exit_2(tmp_path, capsys):
+    data = tmp_path / "data"
+    TASK.load_data(config_of("synthetic", *tiny(data)))  # generates the scenes
+    bad = label_path(data, "train", 1)
+    write(bad, np.full((24, 96), 7, np.uint8))
+    status = cli.train("segment", ["--out", str(tmp_path / "run"), "--set", *tiny(data),
+                                   "train.batch_size=4"])
+    assert status == 2
+    (line,) = _error_lines(capsys.readouterr().err)
+    image = image_path(data, "train", 1)
+    assert line == f"error: {bad}: label size 24x96 differs from image size 48x96 ({image})"
+
+
+@pytest.mark.slow
+def test_demo_run_end_to_end_with_a_truncated_val_image(tmp_path, capsys):
+    import hrnet_tf
+
+    data, out = tmp_path / "data", tmp_path / "run"
+    sets = [*tiny(data), "data.synthetic_val=3"]
+    val, _ = TASK.list_split(config_of("synthetic", *sets), "val")
+    truncate(val[0][0])
+    assert cli.train("segment", ["--out", str(out), "--set", *sets]) == 0
+    stdout = capsys.readouterr().out
+    assert f"segmentation eval: skipped 1 sample(s): {val[0][0]} (truncated or not an image)" in stdout
+    for name in ("config.yaml", "model.keras", "metrics.json"):
+        assert (out / name).exists(), name
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["skipped"] == 1 and report["num_images"] == 2
+    assert sorted(os.listdir(out / "predictions")) == [
+        f"synthcity_00000{i}_000019_leftImg8bit_color.png" for i in (1, 2)]
+    # The reported mIoU against an independent evaluation of the saved model on the two good
+    # scenes: NumPy normalization, cv2 bilinear resize of the logits, set-arithmetic IoU.
+    model = hrnet_tf.load_model(out / "model.keras")
+    info = dataset_of(config_of("synthetic", *sets))
+    labels, preds = [], []
+    for image_file, label_file in val[1:]:
+        x = normalize_np(cv2.imread(image_file)[:, :, ::-1])
+        logits = np.asarray(model(x[None], training=False))[0]
+        up = cv2.resize(logits, (x.shape[1], x.shape[0]), interpolation=cv2.INTER_LINEAR)
+        preds.append(up.argmax(-1))
+        labels.append(info.label_lut[cv2.imread(label_file, cv2.IMREAD_UNCHANGED)])
+    want = reference_ious(np.stack(labels), np.stack(preds), 5)
+    assert report["mIoU"] == pytest.approx(want.mean(), abs=2e-3)
+    got = [report["per_class"][name] for name in info.class_names]
+    np.testing.assert_allclose(got, want, atol=5e-3)

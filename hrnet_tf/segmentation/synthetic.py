@@ -1,4 +1,4 @@
-"""Synthetic street scenes in the Cityscapes directory layout, for demos and tests.
+"""Synthetic street scenes in the Cityscapes directory layout: the demo data of the segmentation task.
 
 Each scene has sky, a band of buildings with windows, trees, a road with cars, and an ego-vehicle
 hood at the bottom; label PNGs hold Cityscapes *label ids* (23 sky, 11 building, 21 vegetation,
@@ -14,12 +14,21 @@ boundaries are irregular, so the task is easy but not trivial.
 
 ``SYNTHETIC_ID_MAPPING`` maps those label ids to the 5 classes ``SYNTHETIC_CLASSES`` (the ego
 vehicle is ignored), the ``id_mapping`` of ``configs/segmentation/synthetic_tiny.yaml``.
+
+:func:`ensure_scenes` is what the task calls: it goes through
+:func:`hrnet_tf.data.synthetic.ensure_generated`, so the folder is regenerated when the counts,
+size or seed change and a folder holding other data is refused.
 """
 
 import os
 
 import cv2
 import numpy as np
+
+from hrnet_tf.data.synthetic import ensure_generated
+
+# Part of the generation settings: bump it when make_scene draws different scenes.
+GENERATOR = "street scenes v1"
 
 SYNTHETIC_CLASSES = ("road", "building", "vegetation", "sky", "car")
 SYNTHETIC_ID_MAPPING = {1: 255, 7: 0, 11: 1, 21: 2, 23: 3, 26: 4}
@@ -94,8 +103,7 @@ def write_synthetic_cityscapes(root, num_train=64, num_val=12, size=(256, 512), 
     """Writes scenes to ``root`` in the Cityscapes layout; returns {split: count}.
 
     Files: ``root/leftImg8bit/{split}/<city>/<city>_<n>_000019_leftImg8bit.png`` and
-    ``root/gtFine/{split}/<city>/<city>_<n>_000019_gtFine_labelIds.png``. Existing complete
-    datasets with the same counts are left as they are.
+    ``root/gtFine/{split}/<city>/<city>_<n>_000019_gtFine_labelIds.png``.
     """
     rng = np.random.default_rng(seed)
     counts = {}
@@ -115,4 +123,22 @@ def write_synthetic_cityscapes(root, num_train=64, num_val=12, size=(256, 512), 
     return counts
 
 
-__all__ = ["SYNTHETIC_CLASSES", "SYNTHETIC_ID_MAPPING", "make_scene", "write_synthetic_cityscapes"]
+def ensure_scenes(root, num_train, num_val, size, seed=0):
+    """Makes ``root`` hold exactly the scenes of these settings (generated when missing or when
+    the settings changed; a folder with other files is refused with ``DataError``)."""
+    settings = {"generator": GENERATOR, "train": int(num_train), "val": int(num_val),
+                "size": [int(s) for s in size], "seed": int(seed)}
+    return ensure_generated(
+        root, settings,
+        lambda folder: write_synthetic_cityscapes(folder, num_train, num_val, tuple(size), seed),
+    )
+
+
+__all__ = [
+    "GENERATOR",
+    "SYNTHETIC_CLASSES",
+    "SYNTHETIC_ID_MAPPING",
+    "ensure_scenes",
+    "make_scene",
+    "write_synthetic_cityscapes",
+]
