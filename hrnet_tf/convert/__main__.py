@@ -36,12 +36,13 @@ def _main(argv):
     if not args.dst.endswith((".weights.h5", ".keras")):
         parser.error(f"dst must end with .weights.h5 or .keras, got {args.dst!r}")
 
-    from hrnet_tf.convert.checkpoints import load_torch_checkpoint
-    from hrnet_tf.convert.torch_weights import WeightConversionError
+    from hrnet_tf.convert.checkpoints import normalize_keys, read_state_dict
+    from hrnet_tf.convert.torch_weights import WeightConversionError, load_torch_state_dict
 
+    state = normalize_keys(read_state_dict(args.src))  # a bad file fails before the slow build
     model = model_from_args(args)
     try:
-        report = load_torch_checkpoint(model, args.src, strict=not args.non_strict)
+        report = load_torch_state_dict(model, state, strict=not args.non_strict)
     except WeightConversionError as e:
         if e.report is None:
             raise
