@@ -30,7 +30,10 @@ def assert_close_to_reference(ours, reference, rel=1e-4):
     assert err <= rel * scale, f"max abs error {err:.3g} > {rel:g} x {scale:.3g}"
 
 
-@pytest.mark.parametrize("name,width", [("hrnet_w18_small", "18-small-v1"), ("hrnet_w32", 32)])
+@pytest.mark.parametrize(
+    "name,width",
+    [("hrnet_w18_small", "18-small-v1"), pytest.param("hrnet_w32", 32, marks=pytest.mark.slow)],
+)
 def test_classifier_matches_timm(name, width):
     fx = fixture(name)
     x = fx["input"]
