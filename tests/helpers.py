@@ -2,6 +2,17 @@
 
 import numpy as np
 
+from hrnet_tf.models.specs import HRNetSpec, StageSpec
+
+# A custom stage specification (not a preset): small, with two modules in stage 4.
+SMALL_SPEC = HRNetSpec(
+    stage1=StageSpec(1, (1,), (8,), "BOTTLENECK"),
+    stage2=StageSpec(1, (1, 1), (4, 8)),
+    stage3=StageSpec(1, (1, 1, 1), (4, 8, 16)),
+    stage4=StageSpec(2, (1, 1, 1, 1), (4, 8, 16, 32)),
+    stem_channels=8,
+)
+
 
 def normal_images(shape, seed=0):
     """float32 standard-normal "images" (already normalized network inputs)."""

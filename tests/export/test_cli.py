@@ -10,27 +10,17 @@ import tensorflow as tf
 
 import hrnet_tf
 from hrnet_tf.export.__main__ import main
-from hrnet_tf.models import HRNetSpec, StageSpec
-from tests.helpers import assert_user_error
+from tests.helpers import SMALL_SPEC, assert_user_error
 
 pytest.importorskip("ai_edge_litert")
-
-CUSTOM_SPEC = HRNetSpec(
-    stage1=StageSpec(1, (1,), (8,), "BOTTLENECK"),
-    stage2=StageSpec(1, (1, 1), (4, 8)),
-    stage3=StageSpec(1, (1, 1, 1), (4, 8, 16)),
-    stage4=StageSpec(1, (1, 1, 1, 1), (4, 8, 16, 32)),
-    stem_channels=8,
-)
-
 
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
     """.keras files of models with custom names and specs, nothing in them saying "pose" or "seg"."""
     folder = tmp_path_factory.mktemp("models")
     models = {
-        "pose": hrnet_tf.HRNetV1(CUSTOM_SPEC, num_outputs=5, input_shape=(64, 64, 3), name="body"),
-        "seg": hrnet_tf.HRNetV2(CUSTOM_SPEC, num_classes=3, name="streets"),
+        "pose": hrnet_tf.HRNetV1(SMALL_SPEC, num_outputs=5, input_shape=(64, 64, 3), name="body"),
+        "seg": hrnet_tf.HRNetV2(SMALL_SPEC, num_classes=3, name="streets"),
     }
     paths = {}
     for key, model in models.items():

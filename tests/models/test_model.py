@@ -8,16 +8,7 @@ import pytest
 import hrnet_tf
 from hrnet_tf.data.normalization import IMAGENET
 from hrnet_tf.errors import ModelFileError
-from hrnet_tf.models import HRNetSpec, StageSpec
-from tests.helpers import normal_images, randomize_batch_norm
-
-SMALL_SPEC = HRNetSpec(
-    stage1=StageSpec(1, (1,), (8,), "BOTTLENECK"),
-    stage2=StageSpec(1, (1, 1), (4, 8)),
-    stage3=StageSpec(1, (1, 1, 1), (4, 8, 16)),
-    stage4=StageSpec(2, (1, 1, 1, 1), (4, 8, 16, 32)),
-    stem_channels=8,
-)
+from tests.helpers import SMALL_SPEC, normal_images, randomize_batch_norm
 
 # (constructor call, expected task, architecture, output stride)
 CONSTRUCTORS = {
