@@ -1,6 +1,7 @@
 """python -m hrnet_tf.summary, in-process (the published figures: tests/models)."""
 
 import numpy as np
+import pytest
 
 import hrnet_tf
 from hrnet_tf.summary import count_gflops, count_parameters
@@ -26,3 +27,17 @@ def test_user_errors_are_one_line_and_status_2(capsys):
                       r"argument --input-size: size must be N or HxW .* got 'big'")
     assert_user_error(summary_main(["--model", "resnet"]), capsys,
                       r"argument --model: invalid choice: 'resnet'")
+
+
+def test_help_of_every_model_command_exits_0(capsys):
+    """--help is not an error: argparse's exit 0 passes through hrnet_tf.cli.run untouched."""
+    from hrnet_tf.convert.__main__ import main as convert_main
+    from hrnet_tf.export.__main__ import main as export_main
+
+    for main, usage in [(summary_main, "python -m hrnet_tf.summary"),
+                        (convert_main, "python -m hrnet_tf.convert"),
+                        (export_main, "python -m hrnet_tf.export")]:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["--help"])
+        assert exit_info.value.code == 0
+        assert capsys.readouterr().out.startswith(f"usage: {usage}")

@@ -8,6 +8,7 @@ import hrnet_tf
 from hrnet_tf.errors import ConfigError
 from hrnet_tf.export import detect_task, normalize_uint8
 from hrnet_tf.export.tasks import check_task, with_static_input
+from tests.helpers import SMALL_SPEC
 
 
 def test_detect_task_from_info_not_from_names():
@@ -16,6 +17,8 @@ def test_detect_task_from_info_not_from_names():
     assert detect_task(hrnet_tf.HRNetV2("tiny", num_classes=3, **custom)) == "segmentation"
     assert detect_task(hrnet_tf.HRNetV2p("tiny", input_shape=(64, 64, 3), **custom)) == "raw"
     assert detect_task(hrnet_tf.HRNetV2("tiny", num_classes=None, **custom)) == "raw"
+    classifier = hrnet_tf.HRNetClassifier(SMALL_SPEC, num_classes=4, input_shape=(32, 32, 3), **custom)
+    assert detect_task(classifier) == "classification"
     # a plain Keras model whose layer names look like an hrnet_tf model's is still plain
     inputs = keras.Input((64, 64, 3), name="image")
     lookalike = keras.Model(inputs, keras.layers.Conv2D(3, 1, name="last_layer")(inputs),
