@@ -46,7 +46,6 @@ MODELS = {
     "seg_w18s1": ("HRNetV2", "18-small-v1", (512, 1024), 19),
     "seg_w18s2": ("HRNetV2", "18-small-v2", (512, 1024), 19),
 }
-TASK_OF = {"HRNetV1": "pose", "HRNetV2": "segmentation", "HRNetClassifier": "classification"}
 
 
 def build_model(name):
@@ -130,7 +129,7 @@ def torch_available():
     return True
 
 
-def torch_reference(keras_model, spec, task, outputs):
+def torch_reference(keras_model):
     """Our PyTorch port of the official HRNet (benchmarks/torch_hrnet.py) with the Keras weights.
 
     timm's HRNet would be the natural choice, but timm needs torchvision, which does not import
@@ -139,7 +138,7 @@ def torch_reference(keras_model, spec, task, outputs):
     """
     from torch_hrnet import torch_twin
 
-    return torch_twin(keras_model, spec, task, outputs), "benchmarks/torch_hrnet.py"
+    return torch_twin(keras_model), "benchmarks/torch_hrnet.py"
 
 
 def main(argv=None):
@@ -155,18 +154,17 @@ def main(argv=None):
     tf.config.threading.set_inter_op_parallelism_threads(1)
     import keras
 
-    from hrnet_tf.export import calibrate_batch_norm, fold_batch_norm, normalize_uint8
+    from hrnet_tf.export import calibrate_batch_norm, detect_task, fold_batch_norm, normalize_uint8
     from hrnet_tf.export.onnx import export_onnx, make_session
     from hrnet_tf.export.saved_model import export_saved_model
     from hrnet_tf.export.tasks import sample_images
     from hrnet_tf.export.tflite import convert_to_tflite, make_interpreter
-    from hrnet_tf.models.specs import resolve_spec
 
     models = [m for m in args.models.split(",") if m]
     backends = [b for b in args.backends.split(",") if b]
     unknown = [m for m in models if m not in MODELS] + [b for b in backends if b not in BACKENDS]
     if unknown:
-        sys.exit(f"unknown model/backend {unknown}; models {list(MODELS)}, backends {BACKENDS}")
+        sys.exit(f"error: unknown model/backend {unknown}; models {list(MODELS)}, backends {BACKENDS}")
     have_torch = torch_available()
     if have_torch:
         import torch
@@ -198,15 +196,15 @@ def main(argv=None):
         print(f"{row['model']:11s} {row['backend']:19s} b{row['batch']:<2d} {note}", flush=True)
 
     for name in models:
-        ctor, width, size, outputs = MODELS[name]
-        task = TASK_OF[ctor]
+        size = MODELS[name][2]
         keras.utils.set_random_seed(0)
         model = build_model(name)
+        task = detect_task(model)  # from model.info: the SavedModel gets the task's signature
         calib = sample_images(4, size)
-        calibrate_batch_norm(model, normalize_uint8(calib).numpy(), steps=2, batch_size=2)
+        calibrate_batch_norm(model, normalize_uint8(calib, model).numpy(), steps=2, batch_size=2)
         folded = fold_batch_norm(model)
         tmp = Path(tempfile.mkdtemp(prefix=f"bench_{name}_"))
-        inputs = {b: normalize_uint8(sample_images(b, size, seed=b)).numpy()
+        inputs = {b: normalize_uint8(sample_images(b, size, seed=b), model).numpy()
                   for b in args.batch_sizes}
 
         # Backends are prepared first and timed together, one call each per round, so that load
@@ -237,7 +235,7 @@ def main(argv=None):
                         cell(backend, b, lambda raw=raw, x=x: raw(image=x)["output"].numpy())
                 elif backend.startswith("tflite"):
                     quantize = {"fp32": "none"}.get(backend[7:], backend[7:])
-                    calibration = normalize_uint8(calib).numpy() if quantize == "int8" else None
+                    calibration = normalize_uint8(calib, model).numpy() if quantize == "int8" else None
                     for b in args.batch_sizes:
                         data = convert_to_tflite(folded, quantize, calibration, size, batch_size=b)
                         interpreter = make_interpreter(data, args.threads)
@@ -256,7 +254,7 @@ def main(argv=None):
                     if not have_torch:
                         skip(backend, "torch not installed")
                         continue
-                    net, source = torch_reference(model, resolve_spec(width), task, outputs)
+                    net, source = torch_reference(model)
                     net = net.to(memory_format=torch.channels_last)
                     x1 = torch.from_numpy(inputs[args.batch_sizes[0]]).permute(0, 3, 1, 2)
                     with torch.inference_mode():

@@ -123,12 +123,14 @@ class HighResolutionModule(nn.Module):
 
 
 class HRNet(nn.Module):
-    """task: "pose" (HRNetV1 heatmaps), "segmentation" (HRNetV2 logits), "classification"."""
+    """task: "pose" (HRNetV1 heatmaps), "segmentation" (HRNetV2 logits), "classification";
+    ``upsample``: the fusion's "nearest" (by fixed factors) or "bilinear"."""
 
-    def __init__(self, spec, task, num_outputs):
+    def __init__(self, spec, task, num_outputs, upsample="nearest"):
         super().__init__()
+        if upsample not in ("nearest", "bilinear"):
+            raise ValueError(f"the PyTorch twin has nearest and bilinear fusion, not {upsample!r}")
         self.task = task
-        upsample = "bilinear" if task == "segmentation" else "nearest"
         stem = spec.stem_channels
         self.conv1 = nn.Conv2d(3, stem, 3, 2, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(stem, eps=BN_EPS)
@@ -202,11 +204,14 @@ class HRNet(nn.Module):
         return self.classifier(torch.flatten(F.adaptive_avg_pool2d(y, 1), 1))
 
 
-def torch_twin(keras_model, spec, task, num_outputs):
-    """The PyTorch HRNet with ``keras_model``'s weights (strict key match), in eval mode."""
+def torch_twin(keras_model):
+    """The PyTorch HRNet of an hrnet_tf model (task, spec and fusion from ``keras_model.info``) with
+    its weights (strict key match), in eval mode."""
     from hrnet_tf.convert.torch_weights import keras_to_torch_state_dict
 
-    model = HRNet(spec, task, num_outputs)
+    info = keras_model.info
+    num_outputs = int(keras_model.outputs[0].shape[-1])
+    model = HRNet(info.spec, info.task, num_outputs, info.upsample_method)
     state = {k: torch.as_tensor(v) for k, v in keras_to_torch_state_dict(keras_model).items()}
     own = model.state_dict()
     state = {k: v for k, v in state.items() if k in own}  # pose: unused fuse keys of the last module

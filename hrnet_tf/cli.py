@@ -35,6 +35,15 @@ def run(main, argv=None):
     return 0 if status is None else int(status)
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """``argparse.ArgumentParser`` whose usage errors are user errors: under :func:`run` a bad or
+    missing argument prints one line ``error: <prog>: <problem>`` and exits with status 2
+    (``--help`` still prints the help and exits 0)."""
+
+    def error(self, message):
+        raise UserError(f"{self.prog}: {message} (see --help)")
+
+
 def build_train_parser(task):
     from hrnet_tf.training.distribute import STRATEGIES
 
@@ -114,4 +123,4 @@ def train(command, argv=None):
     return run(main, argv)
 
 
-__all__ = ["UserError", "build_train_parser", "resolve_config", "run", "train"]
+__all__ = ["ArgumentParser", "UserError", "build_train_parser", "resolve_config", "run", "train"]

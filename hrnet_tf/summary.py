@@ -71,9 +71,10 @@ def main(argv=None):
 
 
 def _main(argv):
+    from hrnet_tf.cli import ArgumentParser
     from hrnet_tf.models.cli_args import add_model_arguments, model_from_args
 
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m hrnet_tf.summary",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,

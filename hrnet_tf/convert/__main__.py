@@ -13,11 +13,13 @@ Examples:
 import argparse
 import sys
 
+from hrnet_tf.cli import ArgumentParser, run
+from hrnet_tf.errors import ModelFileError
 from hrnet_tf.models.cli_args import add_model_arguments, model_from_args
 
 
 def _main(argv):
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m hrnet_tf.convert",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -34,10 +36,21 @@ def _main(argv):
     if not args.dst.endswith((".weights.h5", ".keras")):
         parser.error(f"dst must end with .weights.h5 or .keras, got {args.dst!r}")
 
-    from hrnet_tf.convert.checkpoints import load_torch_checkpoint
+    from hrnet_tf.convert.checkpoints import normalize_keys, read_state_dict
+    from hrnet_tf.convert.torch_weights import WeightConversionError, load_torch_state_dict
 
+    state = normalize_keys(read_state_dict(args.src))  # a bad file fails before the slow build
     model = model_from_args(args)
-    report = load_torch_checkpoint(model, args.src, strict=not args.non_strict)
+    try:
+        report = load_torch_state_dict(model, state, strict=not args.non_strict)
+    except WeightConversionError as e:
+        if e.report is None:
+            raise
+        print(e.report.describe())  # every key, for the user to compare with the model options
+        raise ModelFileError(
+            f"{args.src} does not fit {model.name} ({e.report.summary()}); the list is above, "
+            "--non-strict loads what fits"
+        ) from None
     print(report.describe())
     if args.dst.endswith(".keras"):
         model.save(args.dst)
@@ -47,8 +60,6 @@ def _main(argv):
 
 
 def main(argv=None):
-    from hrnet_tf.cli import run
-
     return run(_main, argv)
 
 

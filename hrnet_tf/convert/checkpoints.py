@@ -2,6 +2,8 @@
 
 import contextlib
 import os
+import pickle
+import zipfile
 
 import numpy as np
 
@@ -13,10 +15,33 @@ TORCH_SUFFIXES = (".pth", ".pt", ".bin", ".pth.tar", ".safetensors", ".npz")
 
 def read_state_dict(path):
     """``{key: numpy array}`` from a checkpoint file; torch is imported only for .pth/.pt/.bin and
-    loads with ``weights_only=True`` (tensors only, never unpickled code)."""
+    loads with ``weights_only=True`` (tensors only, never unpickled code).
+
+    A missing, truncated or foreign file raises :class:`ModelFileError` naming it."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise ModelFileError(f"checkpoint not found: {path}")
+    try:
+        return _read_state_dict(path)
+    except ModelFileError:
+        raise
+    except _read_errors() as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ModelFileError(f"{path}: cannot be read as a checkpoint ({first})") from None
+
+
+def _read_errors():
+    """What the readers raise on a damaged or foreign file (torch: UnpicklingError for anything that
+    is not a tensor pickle, RuntimeError for a broken zip; numpy: ValueError, BadZipFile)."""
+    errors = (OSError, ValueError, RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile)
+    try:
+        from safetensors import SafetensorError
+    except ImportError:
+        return errors
+    return (*errors, SafetensorError)
+
+
+def _read_state_dict(path):
     if path.endswith(".safetensors"):
         from safetensors.numpy import load_file
 

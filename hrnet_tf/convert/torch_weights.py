@@ -18,7 +18,12 @@ IGNORED_SUFFIXES = ("num_batches_tracked",)
 
 
 class WeightConversionError(ModelFileError):
-    """The state dict does not fit the model; the message lists every offending key."""
+    """The state dict does not fit the model; the message lists every offending key, ``report``
+    (a :class:`LoadReport`, None for a model that cannot be mapped at all) holds them."""
+
+    def __init__(self, message, report=None):
+        super().__init__(message)
+        self.report = report
 
 
 @dataclass
@@ -41,6 +46,23 @@ class LoadReport:
         for key, got, want in self.mismatched:
             lines.append(f"shape mismatch: {key}: checkpoint {got}, model expects {want}")
         return "\n".join(lines)
+
+    def summary(self):
+        """One line: how many keys of each kind failed, and the first of them.
+
+        >>> LoadReport(missing=["a.weight"], mismatched=[("b.bias", (3,), (4,))]).summary()
+        '1 missing, 1 shape mismatch; first: b.bias: checkpoint (3,), model expects (4,)'
+        """
+        counts = [(len(self.missing), "missing"), (len(self.unexpected), "unexpected"),
+                  (len(self.mismatched), "shape mismatch")]
+        text = ", ".join(f"{n} {kind}" for n, kind in counts if n) or "all keys fit"
+        if self.mismatched:
+            key, got, want = self.mismatched[0]
+            text += f"; first: {key}: checkpoint {got}, model expects {want}"
+        elif self.missing or self.unexpected:
+            kind, key = ("missing", self.missing[0]) if self.missing else ("unexpected", self.unexpected[0])
+            text += f"; first {kind}: {key}"
+        return text
 
 
 def _children(layer):
@@ -142,7 +164,9 @@ def load_torch_state_dict(model, state_dict, strict=True):
         assignments.append((key, variable, array))
     report.missing = sorted(set(mapping) - set(state_dict))
     if strict and not report.ok:
-        raise WeightConversionError(f"state dict does not fit model {model.name!r}:\n{report.describe()}")
+        raise WeightConversionError(
+            f"state dict does not fit model {model.name!r}:\n{report.describe()}", report
+        )
     for key, variable, array in assignments:
         variable.assign(np.ascontiguousarray(array, dtype=variable.dtype))
         report.loaded.append(key)

@@ -9,30 +9,21 @@ Examples:
         --input-size 512x1024 --out saved_models/seg_small_v2
 """
 
-import argparse
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before hrnet_tf loads TensorFlow
 
-
-def parse_size(text):
-    """"256x192" -> (256, 192) (height x width)."""
-    try:
-        height, width = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"size must be HEIGHTxWIDTH, e.g. 256x192; got {text!r}"
-        ) from None
-    return height, width
+from hrnet_tf.cli import ArgumentParser, run  # noqa: E402
 
 
 def build_parser():
     from hrnet_tf.export.api import FORMATS
     from hrnet_tf.export.tasks import TASKS
     from hrnet_tf.export.tflite import QUANTIZE_MODES
+    from hrnet_tf.models.cli_args import parse_size
 
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m hrnet_tf.export",
         description="Export an hrnet_tf Keras model to SavedModel, TFLite or ONNX and check it "
         "against the Keras model (report written next to the export).",
@@ -46,8 +37,8 @@ def build_parser():
     parser.add_argument("--representative-data", metavar="DIR",
                         help="images for int8 calibration and the accuracy check")
     parser.add_argument("--task", default="auto", choices=("auto", *TASKS),
-                        help="default: detected from the model (hrnet_v1 pose, hrnet_v2 "
-                        "segmentation, *_c classification)")
+                        help="hrnet_tf models know their task (model.info): 'raw' exports only the "
+                        "raw signature; for a plain Keras model, the signature to add (default raw)")
     parser.add_argument("--input-size", type=parse_size, metavar="HxW",
                         help="fix the input size of a model built with (None, None, 3)")
     parser.add_argument("--no-fold-bn", action="store_true",
@@ -58,62 +49,51 @@ def build_parser():
     return parser
 
 
-def main(argv=None):
+def _main(argv):
     args = build_parser().parse_args(argv)
-    import keras
+    from hrnet_tf.errors import ConfigError
+    from hrnet_tf.export.api import check_options, export_input_size, export_model, load_image_dir
+    from hrnet_tf.export.tasks import calibrate_batch_norm, check_task, normalize_uint8, sample_images
+    from hrnet_tf.models.model import load_keras_file
 
-    import hrnet_tf  # noqa: F401 (registers the custom layers for loading)
-    from hrnet_tf.export.api import export_model, load_image_dir
-    from hrnet_tf.export.tasks import (
-        calibrate_batch_norm,
-        model_input_size,
-        normalize_uint8,
-        sample_images,
-    )
-
-    if not os.path.isfile(args.model_path):
-        sys.exit(f"error: --model-path: no such file: {args.model_path}")
-    try:
-        model = keras.saving.load_model(args.model_path, compile=False)
-    except Exception as e:  # noqa: BLE001 - one clear line for any unreadable model file
-        sys.exit(f"error: --model-path {args.model_path}: cannot load Keras model: {e}")
-
-    size = args.input_size
-    if size is None and None not in model_input_size(model):
-        size = tuple(int(v) for v in model_input_size(model))
+    # Everything the arguments can get wrong is checked before the slow part starts.
+    check_options(args.format, args.quantize)
+    model = load_keras_file(args.model_path)  # hrnet_tf models come back with their info
+    task = check_task(args.task, model)
+    size = export_input_size(model, args.format, task, args.input_size)
     images = None
     if args.representative_data:
         if size is None:
-            sys.exit("error: --representative-data with a dynamic-size model needs --input-size")
-        try:
-            images, skipped = load_image_dir(args.representative_data, size)
-        except (FileNotFoundError, ValueError) as e:
-            sys.exit(f"error: {e}")
+            raise ConfigError("--representative-data with a model that takes any image size needs "
+                              "--input-size HxW")
+        images, skipped = load_image_dir(args.representative_data, size)
         if skipped:
-            print(f"skipped {len(skipped)} unreadable image(s) in {args.representative_data}, "
-                  f"e.g. {skipped[0]}")
+            print(f"skipped {len(skipped)} unreadable image(s) in {args.representative_data}: "
+                  + "; ".join(skipped[:5]) + (" ..." if len(skipped) > 5 else ""))
     elif args.quantize == "int8":
         print("warning: int8 without --representative-data calibrates on synthetic images; "
-              "expect a poor accuracy report")
-        images = sample_images(32, size or (256, 256))
+              "expect a poor accuracy report", file=sys.stderr)
+        images = sample_images(32, size)
     if args.calibrate_bn:
         calibration = images if images is not None else sample_images(16, size or (256, 256))
-        calibrate_batch_norm(model, normalize_uint8(calibration).numpy())
-    try:
-        export_model(
-            model,
-            args.out,
-            args.format,
-            quantize=args.quantize,
-            task=args.task,
-            representative_images=images,
-            input_size=args.input_size,
-            fold_bn=not args.no_fold_bn,
-            num_threads=args.threads,
-        )
-    except ValueError as e:
-        sys.exit(f"error: {e}")
+        calibrate_batch_norm(model, normalize_uint8(calibration, model).numpy())
+    export_model(
+        model,
+        args.out,
+        args.format,
+        quantize=args.quantize,
+        task=task,
+        representative_images=images,
+        input_size=args.input_size,
+        fold_bn=not args.no_fold_bn,
+        num_threads=args.threads,
+    )
+
+
+def main(argv=None):
+    """``python -m hrnet_tf.export``; returns the exit status (2 for a user error, one line)."""
+    return run(_main, argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -7,9 +7,11 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from hrnet_tf.data import images as image_io
+from hrnet_tf.errors import ConfigError, DataError
 from hrnet_tf.export import report as reports
 from hrnet_tf.export.fold_bn import fold_batch_norm
-from hrnet_tf.export.saved_model import export_saved_model, resize_and_center_crop
+from hrnet_tf.export.saved_model import export_saved_model
 from hrnet_tf.export.signatures import check_signature, signature_of
 from hrnet_tf.export.tasks import (
     check_task,
@@ -22,39 +24,76 @@ from hrnet_tf.export.tasks import (
 from hrnet_tf.export.tflite import QUANTIZE_MODES, convert_to_tflite, custom_ops, operator_codes
 
 FORMATS = ("saved_model", "tflite", "onnx")
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 # Images used for the accuracy check when none are given; int8 calibration uses up to 200.
 DEFAULT_CHECK_IMAGES = 4
 MAX_CALIBRATION_IMAGES = 200
 
 
-def load_image_dir(directory, size, limit=MAX_CALIBRATION_IMAGES):
-    """uint8 [N, h, w, 3] from the images in ``directory``: aspect kept, centre crop to ``size``.
+def check_options(fmt, quantize="none"):
+    """One ConfigError for a format or quantization the exporter does not have, or a mismatch."""
+    if fmt not in FORMATS:
+        raise ConfigError(f"--format must be one of {FORMATS}, got {fmt!r}")
+    if quantize not in QUANTIZE_MODES:
+        raise ConfigError(f"--quantize must be one of {QUANTIZE_MODES}, got {quantize!r}")
+    if quantize != "none" and fmt != "tflite":
+        raise ConfigError(f"--quantize {quantize} applies to --format tflite only (got {fmt})")
 
-    Unreadable files are skipped and counted (the count is returned second).
+
+def export_input_size(model, fmt, task, input_size=None):
+    """The (height, width) the export runs at: ``input_size``, else the model's own; None only for a
+    SavedModel of a model that takes any size (TFLite and ONNX need one size), unless the export
+    ``task``'s signature needs a fixed one."""
+    if fmt == "saved_model" and input_size is None and None in model_input_size(model):
+        signature = signature_of(task)
+        if signature is not None and signature.needs_fixed_input:
+            raise ConfigError(
+                f"model {model.name!r} accepts any image size, but the {signature.name} signature "
+                "needs a fixed input size; pass --input-size HxW"
+            )
+        return None
+    return resolve_input_size(model, input_size)
+
+
+def _cover_and_center_crop(image, size):
+    """uint8 [H, W, 3] resized (aspect kept, antialiased) to cover ``size`` = (h, w), centre crop."""
+    height, width = size
+    shape = tf.cast(tf.shape(image)[:2], tf.float32)
+    zoom = tf.maximum(height / shape[0], width / shape[1])
+    resized_hw = tf.maximum(tf.cast(tf.round(shape * zoom), tf.int32), [height, width])
+    resized = tf.image.resize(tf.cast(image, tf.float32), resized_hw, antialias=True)
+    crop = image_io.center_crop(resized, height, width)
+    return np.clip(np.round(crop.numpy()), 0, 255).astype(np.uint8)
+
+
+def load_image_dir(directory, size, limit=MAX_CALIBRATION_IMAGES):
+    """uint8 [N, h, w, 3] from the images in ``directory`` (decoded by :mod:`hrnet_tf.data.images`):
+    aspect kept, centre crop to ``size``.
+
+    Unreadable files are skipped and returned second, as ``"<file>: <problem>"`` lines.
 
     Example:
         >>> images, skipped = load_image_dir("data/calib", (256, 192))  # doctest: +SKIP
     """
     directory = Path(directory)
     if not directory.is_dir():
-        raise FileNotFoundError(f"--representative-data: not a directory: {directory}")
-    files = sorted(p for p in directory.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)[:limit]
+        raise DataError(f"--representative-data: not a directory: {directory}")
+    files = sorted(p for p in directory.rglob("*") if p.suffix.lower() in image_io.IMAGE_EXTENSIONS)
+    files = files[:limit]
     if not files:
-        raise FileNotFoundError(f"--representative-data: no {IMAGE_SUFFIXES} images in {directory}")
+        raise DataError(
+            f"--representative-data: no {image_io.IMAGE_EXTENSIONS} images in {directory}"
+        )
     images, skipped = [], []
     for path in files:
         try:
-            image = tf.io.decode_image(tf.io.read_file(str(path)), channels=3,
-                                       expand_animations=False)
-        except tf.errors.InvalidArgumentError:
-            skipped.append(str(path))
+            image = image_io.read_image_numpy(str(path))
+        except ValueError as e:  # names the file and what is wrong with it
+            skipped.append(str(e))
             continue
-        crop = resize_and_center_crop(image[None], size, fraction=1.0)[0]
-        images.append(np.clip(np.round(crop.numpy()), 0, 255).astype(np.uint8))
+        images.append(_cover_and_center_crop(image, size))
     if not images:
-        raise ValueError(f"--representative-data: none of the {len(files)} images in {directory} "
-                         "could be decoded")
+        raise DataError(f"--representative-data: none of the {len(files)} images in {directory} "
+                        f"could be decoded, e.g. {skipped[0]}")
     return np.stack(images), skipped
 
 
@@ -109,11 +148,13 @@ def export_model(
     """Exports ``model`` to ``out`` and writes ``<out>.report.json``; returns the report dict.
 
     Args:
-      model: an hrnet_tf Keras model (or any single-input image model).
+      model: an hrnet_tf model (its task comes from ``model.info``), or any single-input image
+        model (``task`` then chooses the signature).
       out: a directory for ``saved_model``; a file for ``tflite``/``onnx`` (suffix added).
       fmt: "saved_model", "tflite" or "onnx".
       quantize: TFLite only: "none", "fp16", "dynamic", "int8".
-      task: "auto" (from the model), "pose", "segmentation", "classification" or "raw".
+      task: "auto" (``model.info``; "raw" for plain Keras models), "raw" (the raw signature
+        only), or for plain Keras models "pose", "segmentation", "classification".
       representative_images: uint8 [N, h, w, 3] at the model input size: int8 calibration and the
         accuracy check (default: a few smooth synthetic images).
       input_size: (h, w) to fix for models built with a dynamic input size.
@@ -126,17 +167,9 @@ def export_model(
         >>> rep["accuracy"]["relative_error"] < 1e-4  # doctest: +SKIP
         True
     """
-    if fmt not in FORMATS:
-        raise ValueError(f"--format must be one of {FORMATS}, got {fmt!r}")
-    if quantize not in QUANTIZE_MODES:
-        raise ValueError(f"--quantize must be one of {QUANTIZE_MODES}, got {quantize!r}")
-    if quantize != "none" and fmt != "tflite":
-        raise ValueError(f"--quantize {quantize} applies to --format tflite only (got {fmt})")
+    check_options(fmt, quantize)
     task = check_task(task, model)
-    if fmt == "saved_model" and input_size is None and None in model_input_size(model):
-        size = None
-    else:
-        size = resolve_input_size(model, input_size)
+    size = export_input_size(model, fmt, task, input_size)
 
     started = time.time()
     exported = fold_batch_norm(model) if fold_bn else model
@@ -147,7 +180,7 @@ def export_model(
     else:
         images = np.asarray(representative_images)
         if images.dtype != np.uint8 or images.ndim != 4 or images.shape[1:3] != tuple(check_size):
-            raise ValueError(
+            raise DataError(
                 f"representative images must be uint8 [N, {check_size[0]}, {check_size[1]}, 3], "
                 f"got {images.dtype} {images.shape}"
             )
@@ -167,6 +200,9 @@ def export_model(
         "path": out,
     }
     if fmt == "saved_model":
+        signature = signature_of(task)
+        if size is not None and signature is not None and signature.needs_fixed_input:
+            exported = with_static_input(exported, size)  # e.g. pose crops at --input-size
         export_saved_model(exported, out, task, raw_input_size=size)
         report.update(_check_saved_model(out, model, task, check_images))
     else:

@@ -19,6 +19,8 @@ Two places hold conv -> BN pairs in hrnet_tf models:
 import keras
 import numpy as np
 
+from hrnet_tf.models.model import rewrap
+
 # Attribute pairs (conv, bn) that hrnet_tf layers apply as ``bn(conv(x))`` and nothing else.
 _NESTED_PAIRS = [("conv", "bn")] + [(f"conv{i}", f"bn{i}") for i in (1, 2, 3)]
 
@@ -170,7 +172,7 @@ def fold_batch_norm(model):
     # (a single tensor in, a tensor or a dict of pyramid levels out).
     inputs = keras.tree.pack_sequence_as(model.input, folded.inputs)
     outputs = keras.tree.pack_sequence_as(model.output, folded.outputs)
-    return keras.Model(inputs, outputs, name=model.name)
+    return rewrap(keras.Model(inputs, outputs, name=model.name), model)  # keeps model.info
 
 
 def count_batch_norms(model):

@@ -5,6 +5,8 @@ import numpy as np
 import tensorflow as tf
 
 from hrnet_tf.data.images import normalize
+from hrnet_tf.errors import ConfigError
+from hrnet_tf.models.model import rewrap
 
 TASKS = ("pose", "segmentation", "classification", "raw")
 
@@ -27,15 +29,33 @@ def detect_task(model):
 
 
 def check_task(task, model):
-    """Resolves ``task`` ("auto" or one of TASKS) for ``model``; one clear error if it cannot be."""
+    """The export task of ``model`` for ``--task`` (None or "auto": detect), or a ConfigError.
+
+    An hrnet_tf model knows its task (``model.info``): ``task`` may only repeat it or ask for
+    "raw" (the raw signature alone). ``--task`` exists for plain Keras models, whose output must
+    then fit the task's signature.
+
+    Example:
+        >>> import hrnet_tf
+        >>> check_task("auto", hrnet_tf.HRNetV2("tiny", num_classes=3, name="streets"))
+        'segmentation'
+    """
+    if task not in (None, "auto", *TASKS):
+        raise ConfigError(f"--task must be one of {('auto', *TASKS)}, got {task!r}")
+    if getattr(model, "info", None) is not None:
+        detected = detect_task(model)
+        if task in (None, "auto", "raw", detected):
+            return task if task == "raw" else detected
+        raise ConfigError(
+            f"--task {task}: model {model.name!r} is an hrnet_tf {model.info.task} model (export task "
+            f"{detected!r}); --task is for plain Keras models, or 'raw' for the raw signature only"
+        )
     if task in (None, "auto"):
-        return detect_task(model)
-    if task not in TASKS:
-        raise ValueError(f"--task must be one of {('auto', *TASKS)}, got {task!r}")
+        return "raw"
     rank = len(model.outputs[0].shape) if len(model.outputs) == 1 else None
     wanted = {"pose": 4, "segmentation": 4, "classification": 2}.get(task)
     if wanted is not None and rank != wanted:
-        raise ValueError(
+        raise ConfigError(
             f"--task {task} needs a single rank-{wanted} output, but model {model.name!r} outputs "
             f"{[tuple(o.shape) for o in model.outputs]}"
         )
@@ -67,12 +87,12 @@ def resolve_input_size(model, input_size=None):
     if input_size is not None:
         in_h, in_w = (int(v) for v in input_size)
         if (height is not None and height != in_h) or (width is not None and width != in_w):
-            raise ValueError(
+            raise ConfigError(
                 f"--input-size {in_h}x{in_w} does not match the model input {height}x{width}"
             )
         return in_h, in_w
     if height is None or width is None:
-        raise ValueError(
+        raise ConfigError(
             f"model {model.name!r} accepts any image size; pass --input-size HxW to fix one "
             "for this export"
         )
@@ -89,7 +109,7 @@ def with_static_input(model, input_size):
     if (height, width) == tuple(input_size):
         return model
     inputs = keras.Input(shape=(*input_size, 3), batch_size=None, name="image")
-    return keras.Model(inputs, model(inputs), name=model.name)
+    return rewrap(keras.Model(inputs, model(inputs), name=model.name), model)
 
 
 def sample_images(count, size, seed=0):

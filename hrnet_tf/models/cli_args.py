@@ -1,15 +1,27 @@
-"""Command-line arguments that choose and build a model (shared by the convert and summary tools)."""
+"""Command-line arguments that choose and build a model (convert, summary) and image sizes (export).
+
+>>> parse_size("256x192"), parse_size("224")
+((256, 192), (224, 224))
+"""
+
+import argparse
 
 from hrnet_tf.models.hrnet import MODEL_KINDS, build_model
 
 
 def parse_size(text):
-    """ "224" -> (224, 224); "256x192" -> (256, 192) as (height, width)."""
-    parts = [int(p) for p in str(text).lower().split("x")]
+    """ "224" -> (224, 224); "256x192" -> (256, 192) as (height, width). An ``argparse`` type: a bad
+    value is a usage error naming it."""
+    try:
+        parts = [int(p) for p in str(text).lower().split("x")]
+    except ValueError:
+        parts = []
     if len(parts) == 1:
         parts *= 2
     if len(parts) != 2 or min(parts) <= 0:
-        raise ValueError(f"size must be N or HxW with positive integers, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"size must be N or HxW with positive integers (e.g. 256x192), got {text!r}"
+        )
     return tuple(parts)
 
 

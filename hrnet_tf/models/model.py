@@ -120,7 +120,8 @@ class HRNetModel(keras.Model):
     def feature_model(self):
         """The trunk alone: a model from the same input to the stage-4 outputs (a list)."""
         last_stage = self.get_layer("stage4")
-        return keras.Model(self.inputs, last_stage.output, name=f"{self.name}_features")
+        inputs = self.inputs[0] if len(self.inputs) == 1 else self.inputs  # called with a tensor
+        return keras.Model(inputs, last_stage.output, name=f"{self.name}_features")
 
 
 def rewrap(model, like):
@@ -129,7 +130,8 @@ def rewrap(model, like):
     info = getattr(like, "info", None)
     if info is None:
         return model
-    return HRNetModel(model.inputs, model.outputs, info=info, name=model.name)
+    # input/output, not inputs/outputs: a dict of pyramid levels stays a dict
+    return HRNetModel(model.input, model.output, info=info, name=model.name)
 
 
 def load_model(path):
@@ -139,16 +141,7 @@ def load_model(path):
     A file that holds no hrnet_tf model (another Keras model, or one saved before models knew
     their task) raises :class:`~hrnet_tf.errors.ModelFileError` naming the file.
     """
-    path = os.fspath(path)
-    if not path.endswith(".keras"):
-        raise ModelFileError(f"{path}: load_model reads .keras files (model.save('NAME.keras'))")
-    if not os.path.isfile(path):
-        raise ModelFileError(f"model file not found: {path}")
-    try:
-        model = keras.saving.load_model(path, compile=False)
-    except Exception as e:  # noqa: BLE001 - one line naming the file for any unreadable model
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ModelFileError(f"{path}: cannot load the Keras model ({first})") from None
+    model = load_keras_file(path)
     if not isinstance(model, HRNetModel) or model.info is None:
         raise ModelFileError(
             f"{path}: not an hrnet_tf model (no task information; re-save it with this version, or "
@@ -157,4 +150,27 @@ def load_model(path):
     return model
 
 
-__all__ = ["TASKS", "HRNetModel", "ModelInfo", "load_model", "model_info", "rewrap"]
+def load_keras_file(path):
+    """Any Keras model saved as ``NAME.keras`` (hrnet_tf models come back as :class:`HRNetModel`);
+    :class:`~hrnet_tf.errors.ModelFileError` naming the file when it is missing or unreadable."""
+    path = os.fspath(path)
+    if not path.endswith(".keras"):
+        raise ModelFileError(f"{path}: load_model reads .keras files (model.save('NAME.keras'))")
+    if not os.path.isfile(path):
+        raise ModelFileError(f"model file not found: {path}")
+    try:
+        return keras.saving.load_model(path, compile=False)
+    except Exception as e:  # noqa: BLE001 - one line naming the file for any unreadable model
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ModelFileError(f"{path}: cannot load the Keras model ({first})") from None
+
+
+__all__ = [
+    "TASKS",
+    "HRNetModel",
+    "ModelInfo",
+    "load_keras_file",
+    "load_model",
+    "model_info",
+    "rewrap",
+]

@@ -7,8 +7,7 @@ import pytest
 import hrnet_tf
 from hrnet_tf.export import count_batch_norms, fold_batch_norm
 from hrnet_tf.export.fold_bn import folded_conv_weights
-
-from .helpers import randomize_batch_norm
+from tests.helpers import randomize_batch_norm
 
 
 def test_folded_weights_match_the_batchnorm_formula():
@@ -46,6 +45,7 @@ def test_folded_model_matches_and_has_no_batchnorm(build):
     folded = fold_batch_norm(model)
     assert count_batch_norms(model) > 0
     assert count_batch_norms(folded) == 0
+    assert isinstance(folded, hrnet_tf.HRNetModel) and folded.info == model.info
     out = np.asarray(folded(x))
     assert np.abs(out - before).max() <= 1e-5 * np.abs(before).max()
     # Fewer variables: every folded BN loses 4 vectors and its conv gains one bias.
@@ -58,7 +58,9 @@ def test_folding_keeps_dict_outputs_of_hrnetv2p():
     model = randomize_batch_norm(hrnet_tf.HRNetV2p("tiny", input_shape=(64, 64, 3)))
     x = np.random.default_rng(0).normal(size=(1, 64, 64, 3)).astype("float32")
     before = model(x)
-    after = fold_batch_norm(model)(x)
+    folded = fold_batch_norm(model)
+    assert folded.info == model.info
+    after = folded(x)
     assert sorted(after) == sorted(before) == ["P2", "P3", "P4", "P5", "P6"]
     for level, want in before.items():
         want = np.asarray(want)

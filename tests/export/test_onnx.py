@@ -29,5 +29,5 @@ def test_onnx_segmentation_matches_keras(tmp_path):
 
 def test_dynamic_model_needs_input_size_for_onnx(tmp_path):
     model = hrnet_tf.HRNetV2("tiny", num_classes=4)
-    with pytest.raises(ValueError, match="--input-size"):
+    with pytest.raises(ValueError, match="accepts any image size; pass --input-size HxW"):
         export_model(model, tmp_path / "seg", "onnx", verbose=False)

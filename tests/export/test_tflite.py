@@ -58,6 +58,7 @@ def test_fp32_tflite_matches_keras_and_uses_builtin_ops_only(tmp_path, pose_mode
     assert saved["accuracy"]["keypoint_error_px"]["max"] < 0.5
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("quantize", ["fp16", "int8"])
 def test_quantized_exports_write_reports(tmp_path, pose_model, quantize):
     model, images = pose_model

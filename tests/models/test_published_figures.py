@@ -6,6 +6,8 @@ import pytest
 import hrnet_tf
 from hrnet_tf.summary import count_gflops, count_parameters
 
+pytestmark = pytest.mark.slow  # full-size networks: about a minute in all
+
 # (width, published #params in millions, exact trainable count where the facts give one)
 CLASSIFIERS = [
     ("18-small-v1", 13.19, None),

@@ -1,4 +1,5 @@
-"""Saving and loading: .keras, .weights.h5, SavedModel export, and the JAX backend."""
+"""Weights files, Keras SavedModel export, and the JAX and PyTorch backends (.keras files and
+``info``: test_model.py)."""
 
 import os
 import subprocess
@@ -9,22 +10,10 @@ import numpy as np
 import pytest
 
 import hrnet_tf
+from tests.helpers import normal_images as images
+from tests.helpers import randomize_batch_norm
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def images(shape, seed=0):
-    return np.random.default_rng(seed).normal(size=shape).astype("float32")
-
-
-def randomize_batch_norm(model, seed=0):
-    """Non-trivial BN statistics, so that a reload which lost them would show."""
-    rng = np.random.default_rng(seed)
-    for w in model.weights:
-        if "moving_mean" in w.path:
-            w.assign(rng.normal(0, 0.1, w.shape).astype("float32"))
-        elif "moving_variance" in w.path:
-            w.assign(rng.uniform(0.5, 1.5, w.shape).astype("float32"))
 
 
 @pytest.fixture(scope="module")
@@ -37,19 +26,6 @@ def segmenter():
     return model
 
 
-def test_keras_file_round_trip(segmenter, tmp_path):
-    import keras
-
-    x = images((2, 70, 50, 3))
-    path = tmp_path / "seg.keras"
-    segmenter.save(path)
-    loaded = keras.saving.load_model(path)
-    np.testing.assert_allclose(
-        loaded.predict(x, verbose=0), segmenter.predict(x, verbose=0), rtol=1e-5, atol=1e-5
-    )
-    assert loaded.get_layer("concat").method == "bilinear_align_corners"
-
-
 def test_weights_file_through_the_weights_argument(segmenter, tmp_path):
     x = images((1, 64, 64, 3))
     path = tmp_path / "seg.weights.h5"
@@ -58,7 +34,7 @@ def test_weights_file_through_the_weights_argument(segmenter, tmp_path):
     np.testing.assert_allclose(
         fresh.predict(x, verbose=0), segmenter.predict(x, verbose=0), rtol=1e-5, atol=1e-5
     )
-    with pytest.raises(hrnet_tf.errors.ModelFileError, match="nope.weights.h5"):
+    with pytest.raises(hrnet_tf.errors.ModelFileError, match="weights file not found: .*nope.weights.h5"):
         hrnet_tf.HRNetV2("tiny", weights=tmp_path / "nope.weights.h5")
 
 

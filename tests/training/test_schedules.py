@@ -46,5 +46,5 @@ def test_cosine_with_linear_warmup():
 
 
 def test_unknown_schedule_is_refused():
-    with pytest.raises(ValueError, match="step"):
+    with pytest.raises(ValueError, match="^unknown learning-rate schedule 'step'"):
         LearningRate(0.1, 10, 1, "step")

@@ -1,4 +1,4 @@
-"""hrnet_tf.convert: strictness, error messages, checkpoint wrappers and the command line."""
+"""hrnet_tf.convert: official key names, strict and non-strict loading, checkpoint wrappers."""
 
 import numpy as np
 import pytest
@@ -10,8 +10,6 @@ from hrnet_tf.convert import (
     load_torch_state_dict,
     normalize_keys,
 )
-from hrnet_tf.convert.__main__ import main as convert_main
-from hrnet_tf.summary import main as summary_main
 
 
 @pytest.fixture(scope="module")
@@ -106,58 +104,3 @@ def test_detection_neck_uses_official_hrfpn_names():
     expected |= {f"neck.fpn_conv.{i}.{p}" for i in range(5) for p in ("weight", "bias")}
     assert neck == expected
 
-
-def test_cli_converts_safetensors_to_keras_weights(tmp_path, capsys):
-    from safetensors.numpy import save_file
-
-    model = hrnet_tf.HRNetV2("tiny", num_classes=3)
-    state = official_like_state(model, seed=3)
-    save_file({f"model.{k}": v for k, v in state.items()}, str(tmp_path / "seg.safetensors"))
-    dst = tmp_path / "seg.weights.h5"
-    argv = [str(tmp_path / "seg.safetensors"), str(dst), "--model", "segmentation"]
-    assert convert_main([*argv, "--width", "tiny", "--num-classes", "3"]) == 0
-    loaded = hrnet_tf.HRNetV2("tiny", num_classes=3, weights=dst)
-    for key, value in keras_to_torch_state_dict(loaded).items():
-        np.testing.assert_array_equal(value, state[key])
-    assert "wrote" in capsys.readouterr().out
-    # The wrong number of classes is a clear error, not a crash.
-    assert convert_main([*argv, "--width", "tiny", "--num-classes", "19"]) == 2  # a user error
-    assert "last_layer.3.weight: checkpoint (3, 120, 1, 1), model expects (19, 120, 1, 1)" in (
-        capsys.readouterr().err
-    )
-
-
-def test_cli_reads_official_pth_with_torch(tmp_path):
-    torch = pytest.importorskip("torch")
-    model = hrnet_tf.HRNetClassifier("tiny", num_classes=4, input_shape=(64, 64, 3))
-    state = official_like_state(model, seed=4)
-    torch.save(
-        {"state_dict": {f"module.{k}": torch.from_numpy(v) for k, v in state.items()}}, tmp_path / "cls.pth"
-    )
-    dst = tmp_path / "cls.keras"
-    assert (
-        convert_main(
-            [
-                str(tmp_path / "cls.pth"),
-                str(dst),
-                "--width",
-                "tiny",
-                "--num-classes",
-                "4",
-                "--input-size",
-                "64",
-            ]
-        )
-        == 0
-    )
-    import keras
-
-    loaded = keras.saving.load_model(dst)
-    np.testing.assert_array_equal(loaded.get_layer("classifier").kernel.numpy(), state["classifier.weight"].T)
-
-
-def test_summary_cli(capsys):
-    assert summary_main(["--model", "pose", "--width", "tiny", "--input-size", "64x64"]) == 0
-    out = capsys.readouterr().out
-    model = hrnet_tf.HRNetV1("tiny", input_shape=(64, 64, 3))
-    assert f"{sum(int(np.prod(w.shape)) for w in model.trainable_weights):,} trainable" in out
