@@ -170,6 +170,13 @@ def fold_batch_norm(model):
     # (a single tensor in, a tensor or a dict of pyramid levels out).
     inputs = keras.tree.pack_sequence_as(model.input, folded.inputs)
     outputs = keras.tree.pack_sequence_as(model.output, folded.outputs)
+    info = getattr(model, "info", None)
+    if info is not None:
+        # The folded model is the same model: the serving signatures read its task, keypoint set
+        # or class names and normalization from ``info``.
+        from hrnet_tf.models.model import HRNetModel
+
+        return HRNetModel(inputs, outputs, info=info, name=model.name)
     return keras.Model(inputs, outputs, name=model.name)
 
 

@@ -52,9 +52,13 @@ def box_to_center_scale(boxes, aspect_ratio, padding=BOX_PADDING, pixel_std=affi
     boxes = tf.cast(tf.convert_to_tensor(boxes), tf.float32)
     x, y, w, h = tf.unstack(boxes, 4, axis=-1)
     centers = tf.stack([x + w * 0.5, y + h * 0.5], axis=-1)
-    new_h = tf.where(w > aspect_ratio * h, w / aspect_ratio, h)
+    # Multiplications by single constants only: the graph optimizer turns a division by a
+    # constant into a multiplication by its reciprocal and folds constant chains (``/ 200 *
+    # 1.25``), so those would round differently in an exported graph than in eager code, and a
+    # crop one ulp away can differ by a grey level.
+    new_h = tf.where(w > aspect_ratio * h, w * (1.0 / aspect_ratio), h)
     new_w = tf.where(w < aspect_ratio * h, h * aspect_ratio, w)
-    scales = tf.stack([new_w, new_h], axis=-1) / pixel_std * padding
+    scales = tf.stack([new_w, new_h], axis=-1) * (padding / pixel_std)
     return centers, scales
 
 

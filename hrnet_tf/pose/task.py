@@ -244,9 +244,9 @@ class PoseTask(Task):
             val = val.subset(slice(0, config.eval.max_samples))
         notes = [note for note in (skip_note(train, d.train_split), skip_note(val, d.val_split))
                  if note]
+        detector = d.dataset != "mpii" and not config.eval.use_gt_bbox
         print(f"{d.train_split}: {train.size} person crops; {d.val_split}: {val.size} "
-              f"({'detector' if val.source != val.ground_truth else 'ground-truth'} boxes)",
-              flush=True)
+              f"({'detector' if detector else 'ground-truth'} boxes)", flush=True)
         return TaskData(train=train, val=val, notes=notes, num_train=train.size)
 
     def _coco_records(self, config, root):
