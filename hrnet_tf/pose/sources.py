@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from hrnet_tf.data.images import image_file_problem
 from hrnet_tf.errors import DataError
 
 
@@ -58,7 +59,9 @@ class PoseRecords:
         }
 
     def subset(self, index):
-        index = np.asarray(index)
+        """The rows ``index`` (a slice, integer indices or a boolean mask) as new records."""
+        if not isinstance(index, slice):
+            index = np.asarray(index)
         return PoseRecords(
             self.image_paths[index], self.image_ids[index], self.centers[index],
             self.scales[index], self.joints[index], self.visible[index], self.scores[index],
@@ -87,6 +90,25 @@ def check_images_exist(paths):
             raise DataError(f"image file not found: {path}")
 
 
+def without_bad_images(records, what, shown=10):
+    """``records`` without the crops of images that are not complete files (wrong magic bytes,
+    truncated: :func:`hrnet_tf.data.images.image_file_problem`, which reads each file's first and
+    last bytes), and the report line naming them (None when all are complete)."""
+    problems = {}
+    for path in sorted(set(records.image_paths)):
+        problem = image_file_problem(path)
+        if problem:
+            problems[path] = problem
+    if not problems:
+        return records, None
+    bad = np.array([path in problems for path in records.image_paths])
+    listed = "; ".join(f"{path} ({why})" for path, why in list(problems.items())[:shown])
+    more = f"; and {len(problems) - shown} more" if len(problems) > shown else ""
+    note = (f"{what}: skipped {len(problems)} image(s), {int(bad.sum())} person crop(s): "
+            f"{listed}{more}")
+    return records.subset(np.flatnonzero(~bad)), note
+
+
 def skip_note(records, what):
     """One line for the end-of-run report, e.g. ``'val2017 (DIR/annotations/x.json): skipped 3
     annotations: 2 no_keypoints, 1 crowd'``, or None when nothing was skipped.
@@ -102,4 +124,4 @@ def skip_note(records, what):
     return f"{where}: skipped {total} annotation(s): {', '.join(parts)}"
 
 
-__all__ = ["PoseRecords", "check_images_exist", "load_json", "skip_note"]
+__all__ = ["PoseRecords", "check_images_exist", "load_json", "skip_note", "without_bad_images"]

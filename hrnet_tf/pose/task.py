@@ -71,6 +71,9 @@ class PoseDataConfig(DataConfig):
     prob_half_body: float = 0.3
     num_joints_half_body: int = 8
     use_different_joints_weight: bool = False
+    # Read each training image's first and last bytes while listing: incomplete files (truncated,
+    # not an image) are skipped and named at the end instead of stopping the run mid-epoch.
+    check_files: bool = True
     # data.dataset "synthetic": generated into data.dir (default runs/synthetic/pose)
     synthetic_train: int = 2000
     synthetic_val: int = 100
@@ -226,7 +229,7 @@ class PoseTask(Task):
     def load_data(self, config):
         """Lists (and checks) the training crops and the evaluation crops with their ground truth;
         the synthetic demo is generated first. ``DataError`` names what is unusable."""
-        from hrnet_tf.pose.sources import skip_note
+        from hrnet_tf.pose.sources import skip_note, without_bad_images
 
         d = config.data
         root = data_dir_of(config)
@@ -242,8 +245,12 @@ class PoseTask(Task):
             train, val = self._coco_records(config, root)
         if config.eval.max_samples:
             val = val.subset(slice(0, config.eval.max_samples))
-        notes = [note for note in (skip_note(train, d.train_split), skip_note(val, d.val_split))
-                 if note]
+        image_note = None
+        if d.check_files:
+            # Validation images are checked by the evaluation pipeline and skipped there by name.
+            train, image_note = without_bad_images(train, d.train_split)
+        notes = [note for note in (skip_note(train, d.train_split), image_note,
+                                   skip_note(val, d.val_split)) if note]
         detector = d.dataset != "mpii" and not config.eval.use_gt_bbox
         print(f"{d.train_split}: {train.size} person crops; {d.val_split}: {val.size} "
               f"({'detector' if detector else 'ground-truth'} boxes)", flush=True)

@@ -114,6 +114,14 @@ def test_the_task_keeps_no_state_and_the_model_knows_its_keypoints(tmp_path):
     assert vars(task) == {}
 
 
+def test_max_samples_limits_the_evaluation(synthetic_coco):
+    config = _config("coco", [*TINY, f"data.dir={synthetic_coco}", "eval.max_samples=2",
+                              "eval.use_gt_bbox=true"])
+    data = PoseTask().load_data(config)
+    assert data.val.size == 2 and list(data.val.image_ids) == [1, 2]
+    assert PoseTask().build_evaluator(config, data).num_samples == 2
+
+
 def _train_dirs(root):
     return sorted(os.listdir(root / "images" / "train2017"))
 
@@ -184,6 +192,8 @@ def test_train_end_to_end_reports_an_incomplete_val_image_and_writes_the_metrics
         coco_copy, tmp_path, capsys):
     bad = coco_copy / "images" / "val2017" / "000000000005.jpg"
     truncate(bad)
+    bad_train = coco_copy / "images" / "train2017" / "000000000002.jpg"
+    bad_train.write_bytes(b"not an image at all")
     out = tmp_path / "run"
     assert train("pose", ["--data-dir", str(coco_copy), "--out", str(out), *RUN]) == 0
     stdout = capsys.readouterr().out
@@ -195,6 +205,8 @@ def test_train_end_to_end_reports_an_incomplete_val_image_and_writes_the_metrics
     assert metrics["skipped"] == crops
     assert (f"COCO keypoints evaluation: skipped {crops} sample(s): {bad} ({BAD_IMAGE})"
             in stdout)
+    assert (f"train2017: skipped 1 image(s), 1 person crop(s): {bad_train} "
+            "(not a JPEG/PNG/GIF/BMP (unknown content))" in stdout)
     results = json.loads((out / "keypoints_results.json").read_text())
     assert results and 5 not in {r["image_id"] for r in results}
     import hrnet_tf
@@ -202,12 +214,17 @@ def test_train_end_to_end_reports_an_incomplete_val_image_and_writes_the_metrics
     assert hrnet_tf.load_model(out / "model.keras").info.labels == {"keypoints": "coco"}
 
 
-@pytest.mark.slow
-def test_a_truncated_training_image_stops_train_with_its_name(coco_copy, tmp_path, capsys):
+def test_an_incomplete_training_image_is_skipped_while_listing_and_named(coco_copy):
     bad = coco_copy / "images" / "train2017" / "000000000004.jpg"
     truncate(bad)
-    assert train("pose", ["--data-dir", str(coco_copy), "--out", str(tmp_path / "o"), *RUN]) == 2
-    assert capsys.readouterr().err.strip().splitlines() == [f"error: {bad}: {BAD_IMAGE}"]
+    config = _config("coco", [*TINY, f"data.dir={coco_copy}"])
+    data = PoseTask().load_data(config)
+    assert data.num_train == data.train.size == 5 and str(bad) not in set(data.train.image_paths)
+    assert data.notes == [f"train2017: skipped 1 image(s), 1 person crop(s): {bad} "
+                          "(truncated JPEG (no end marker))"]
+    unchecked = PoseTask().load_data(_config("coco", [*TINY, f"data.dir={coco_copy}",
+                                                      "data.check_files=false"]))
+    assert unchecked.num_train == 6  # the pipeline then stops at it (test_pipeline.py)
 
 
 def test_validate_is_the_config_check_of_the_library_too():
