@@ -20,6 +20,8 @@ sys.path.insert(0, ROOT)
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from hrnet_tf.data.normalization import IMAGENET_MEAN, IMAGENET_STD  # noqa: E402
+
 
 def official_sample(record, rng, pipeline, ref):
     """One training sample the official way: cv2 read, random draws, warp, targets, normalise."""
@@ -40,7 +42,7 @@ def official_sample(record, rng, pipeline, ref):
     crop, target, weight = ref.crop_sample(
         image, joints, vis, center, scale, rot, flip, codec.keypoints.flip_pairs,
         codec.image_size, codec.heatmap_size, codec.sigma)
-    crop = (crop / 255.0 - (0.485, 0.456, 0.406)) / (0.229, 0.224, 0.225)
+    crop = (crop / 255.0 - IMAGENET_MEAN) / IMAGENET_STD
     return crop.astype(np.float32), target, weight
 
 
@@ -55,12 +57,12 @@ def main(argv=None):
     from hrnet_tf.pose.coco import load_coco
     from hrnet_tf.pose.codec import PoseCodec
     from hrnet_tf.pose.pipeline import PosePipeline
-    from hrnet_tf.pose.synthetic import make_synthetic_coco
+    from hrnet_tf.pose.synthetic import ensure_synthetic
     from hrnet_tf.testing import pose_reference as ref
 
     root = args.data_dir or os.path.join(ROOT, "..", "shared", "testdata", "coco_mini")
     if not os.path.isdir(root):
-        root = make_synthetic_coco("/tmp/hrnet_pose_bench", 0, 64, (640, 480))
+        root = ensure_synthetic("/tmp/hrnet_pose_bench", 1, 64, (640, 480))
     height, width = (int(v) for v in args.size.split("x"))
     codec = PoseCodec((width, height), sigma=2.0 if height <= 256 else 3.0)
     records = load_coco(root, "val2017", codec.aspect_ratio)

@@ -1,4 +1,4 @@
-"""Affine crops in TensorFlow ops, for tf.data pipelines (no cv2, no py_function).
+"""Affine crops in TensorFlow ops, for tf.data pipelines and serving graphs (no cv2, no py_function).
 
 The official pose code crops with ``cv2.warpAffine(image, M, (W, H), flags=INTER_LINEAR)``, where
 ``M`` maps source pixels to output pixels and pixel centres sit on integer coordinates. Here the
@@ -6,10 +6,15 @@ same crop is ``warp_affine(image, M, (W, H))``: it inverts ``M`` and hands the o
 to ``ImageProjectiveTransformV3`` (bilinear, zeros outside), which uses the same integer-centre
 convention. ``similarity_matrix`` is the official ``get_affine_transform`` in closed form.
 
+Matrices are 2x3 (``[..., 2, 3]`` for a batch): ``similarity_matrix``, ``invert_affine``,
+``compose_affine`` and ``transform_points`` take any leading batch shape.
+
     >>> m = similarity_matrix([100.0, 80.0], [0.96, 1.28], 0.0, (192, 256))
     >>> crop = warp_affine(tf.zeros([200, 300, 3]), m, (192, 256))
     >>> crop.shape
     TensorShape([256, 192, 3])
+    >>> similarity_matrix(tf.zeros([5, 2]), tf.ones([5, 2]), 0.0, (48, 64)).shape
+    TensorShape([5, 2, 3])
 """
 
 import math
@@ -22,48 +27,55 @@ PIXEL_STD = 200.0
 def similarity_matrix(center, scale, rotation, output_size, inverse=False, pixel_std=PIXEL_STD):
     """The 2x3 matrix of the official ``get_affine_transform(center, scale, rot, output_size)``.
 
-    The official code builds it from three point pairs (box centre -> output centre, a point half a
-    box width above the centre rotated by ``rot`` -> the point half an output width above the
-    output centre, and a perpendicular third point); those pairs always define a similarity, so it
-    is ``k * R(-rot)`` with ``k = output_width / (scale_x * 200)``, translated so that the centres
-    meet. Only ``scale[0]`` matters, as in the original.
+    The official code (``lib/utils/transforms.py``) builds it from three point pairs (box centre ->
+    output centre, a point half a box width above the centre rotated by ``rot`` -> the point half an
+    output width above the output centre, and a perpendicular third point); those pairs always
+    define a similarity, so it is ``k * R(-rot)`` with ``k = output_width / (scale_x * 200)``,
+    translated so that the centres meet. Only ``scale[..., 0]`` matters, as in the original.
 
     Args:
-      center: [2] box centre (x, y) in source pixels.
-      scale: [2] box size / 200 (only the width is used).
-      rotation: degrees, counter-clockwise in the image as the official code rotates.
-      output_size: (width, height) of the crop.
+      center: [..., 2] box centre (x, y) in source pixels.
+      scale: [..., 2] box size / 200 (only the width is used).
+      rotation: degrees (scalar or [...]), counter-clockwise in the image as the official code.
+      output_size: (width, height) of the crop (Python numbers or scalar tensors).
       inverse: return the output -> source map instead (the official ``inv=1``).
+    Returns:
+      [..., 2, 3] float32.
     """
     center = tf.cast(tf.convert_to_tensor(center), tf.float32)
     scale = tf.cast(tf.convert_to_tensor(scale), tf.float32)
-    theta = tf.cast(rotation, tf.float32) * (math.pi / 180.0)
-    out_w, out_h = float(output_size[0]), float(output_size[1])
-    zoom = out_w / (scale[0] * pixel_std)
+    out_w = tf.cast(output_size[0], tf.float32)
+    out_h = tf.cast(output_size[1], tf.float32)
+    zoom = out_w / (scale[..., 0] * pixel_std)
+    theta = tf.cast(rotation, tf.float32) * (math.pi / 180.0) + tf.zeros_like(zoom)
     cos, sin = tf.cos(theta), tf.sin(theta)
-    out_center = tf.constant([out_w * 0.5, out_h * 0.5], tf.float32)
+    out_center = tf.stack([out_w * 0.5, out_h * 0.5])
     if inverse:
         # source = R(rot) / k (output - output_centre) + centre
-        linear = tf.reshape(tf.stack([cos, -sin, sin, cos]), [2, 2]) / zoom
+        linear = _matrix_2x2(cos, -sin, sin, cos) / zoom[..., None, None]
         offset = center - tf.linalg.matvec(linear, out_center)
     else:
-        linear = tf.reshape(tf.stack([cos, sin, -sin, cos]), [2, 2]) * zoom
+        linear = _matrix_2x2(cos, sin, -sin, cos) * zoom[..., None, None]
         offset = out_center - tf.linalg.matvec(linear, center)
-    return tf.concat([linear, offset[:, None]], axis=1)
+    return tf.concat([linear, offset[..., None]], axis=-1)
+
+
+def _matrix_2x2(a, b, c, d):
+    return tf.stack([tf.stack([a, b], axis=-1), tf.stack([c, d], axis=-1)], axis=-2)
 
 
 def invert_affine(matrix):
-    """Inverse of a 2x3 affine matrix (as a 2x3 matrix)."""
-    linear, offset = matrix[:, :2], matrix[:, 2]
+    """Inverse of a 2x3 affine matrix (as a 2x3 matrix; batches ``[..., 2, 3]`` too)."""
+    linear, offset = matrix[..., :2], matrix[..., 2]
     inv_linear = tf.linalg.inv(linear)
-    return tf.concat([inv_linear, -tf.linalg.matvec(inv_linear, offset)[:, None]], axis=1)
+    return tf.concat([inv_linear, -tf.linalg.matvec(inv_linear, offset)[..., None]], axis=-1)
 
 
 def compose_affine(outer, inner):
     """The 2x3 matrix of ``outer(inner(x))``."""
-    linear = tf.matmul(outer[:, :2], inner[:, :2])
-    offset = tf.linalg.matvec(outer[:, :2], inner[:, 2]) + outer[:, 2]
-    return tf.concat([linear, offset[:, None]], axis=1)
+    linear = tf.matmul(outer[..., :2], inner[..., :2])
+    offset = tf.linalg.matvec(outer[..., :2], inner[..., 2]) + outer[..., 2]
+    return tf.concat([linear, offset[..., None]], axis=-1)
 
 
 def horizontal_flip_matrix(image_width):
@@ -73,8 +85,15 @@ def horizontal_flip_matrix(image_width):
 
 
 def transform_points(points, matrix):
-    """Applies a 2x3 matrix to [..., 2] points."""
-    return tf.linalg.matvec(matrix[:, :2], points) + matrix[:, 2]
+    """Applies a 2x3 matrix to points: ``points`` [..., K, 2] with ``matrix`` [..., 2, 3] (the same
+    leading shape, or none: one matrix for all points).
+
+    >>> transform_points(tf.constant([[1.0, 2.0]]), tf.constant([[2.0, 0, 1], [0, 2.0, 0]])).numpy()
+    array([[3., 4.]], dtype=float32)
+    """
+    points = tf.cast(points, tf.float32)
+    matrix = tf.cast(matrix, tf.float32)
+    return tf.einsum("...ij,...kj->...ki", matrix[..., :2], points) + matrix[..., None, :, 2]
 
 
 def warp_affine(image, matrix, output_size, interpolation="BILINEAR", fill_value=0.0):
@@ -101,3 +120,14 @@ def warp_affine(image, matrix, output_size, interpolation="BILINEAR", fill_value
         fill_mode="CONSTANT",
     )
     return tf.round(warped[0]) if integer_input else warped[0]
+
+
+__all__ = [
+    "PIXEL_STD",
+    "compose_affine",
+    "horizontal_flip_matrix",
+    "invert_affine",
+    "similarity_matrix",
+    "transform_points",
+    "warp_affine",
+]

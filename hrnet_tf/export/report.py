@@ -58,8 +58,9 @@ def label_agreement(reference, candidate):
 
 
 def heatmap_keypoints(heatmaps):
-    """Keypoints [N, J, 2] in heatmap pixels, decoded the official way (argmax, quarter offset)."""
-    return heatmap_coordinates(heatmaps)[0]
+    """Keypoints [N, J, 2] in heatmap pixels, decoded as the pose task decodes them (the official
+    argmax and quarter offset of :func:`hrnet_tf.pose.codec.heatmap_coordinates`)."""
+    return heatmap_coordinates(np.asarray(heatmaps, np.float32))[0].numpy()
 
 
 def keypoint_errors(reference, candidate, stride):

@@ -4,7 +4,7 @@ Signatures (``loaded.signatures[NAME]``; the task's signature is also ``serving_
 
 * pose, ``keypoints``: ``image`` uint8 [H, W, 3] (any size), ``boxes`` float32 [N, 4] (x, y, w, h)
   -> ``keypoints`` [N, J, 2] in image pixels, ``scores`` [N, J] (official top-down inference, see
-  :mod:`hrnet_tf.export.pose_graph`);
+  :func:`hrnet_tf.pose.codec.serve_keypoints`);
 * segmentation, ``segment``: ``images`` uint8 [B, H, W, 3] -> ``labels`` int32 [B, H, W] at the
   input size (logits resized bilinearly to the image, then argmax, as the official test);
 * classification, ``classify``: ``images`` uint8 [B, H, W, 3] -> ``probabilities`` [B, C] and
@@ -16,7 +16,6 @@ Signatures (``loaded.signatures[NAME]``; the task's signature is also ``serving_
 import keras
 import tensorflow as tf
 
-from hrnet_tf.export.pose_graph import estimate_poses
 from hrnet_tf.export.tasks import model_input_size, normalize_uint8
 
 # The official classification validation resize: shorter side 256 for a 224 crop.
@@ -51,12 +50,6 @@ def classify_images(model, images):
     crops = images if in_h is None or in_w is None else resize_and_center_crop(images, (in_h, in_w))
     logits = _run(model, normalize_uint8(crops))
     return tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1)
-
-
-def pose_from_boxes(model, image, boxes):
-    """uint8 [H, W, 3] and boxes [N, 4] xywh -> (keypoints [N, J, 2], scores [N, J])."""
-    in_h, in_w = model_input_size(model)
-    return estimate_poses(lambda x: _run(model, x), image, boxes, (in_h, in_w), normalize_uint8)
 
 
 def build_archive(model, task, raw_input_size=None):

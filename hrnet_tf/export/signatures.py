@@ -81,10 +81,11 @@ def _compare_keypoints(want, got):
 
 
 def _pose_function(model, image, boxes):
-    from hrnet_tf.export.saved_model import pose_from_boxes
+    # The pose task's own top-down inference (crop, flip test, decoding), as evaluation and
+    # predict run it.
+    from hrnet_tf.pose.codec import serve_keypoints
 
-    keypoints, scores = pose_from_boxes(model, image, boxes)
-    return {"keypoints": keypoints, "scores": scores}
+    return serve_keypoints(model, image, boxes)
 
 
 def _segment_function(model, images):

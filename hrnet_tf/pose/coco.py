@@ -8,113 +8,91 @@ Layout (``DIR`` = ``--data-dir``)::
 
     >>> records = load_coco("data/coco", "val2017", aspect_ratio=192 / 256)   # doctest: +SKIP
     >>> records.size, records.skipped                                          # doctest: +SKIP
-    (6352, {'crowd': 0, 'no_keypoints': 4741, 'zero_area': 4})
+    (6352, {'crowd': 0, 'zero_area': 4, 'no_keypoints': 4741, 'not_person': 0})
 
-Bad data: crowd annotations, annotations without a labelled keypoint and boxes of zero area are
-skipped and counted in ``records.skipped``; a missing image or annotation file, or malformed json,
-raises ``DatasetError`` with one line naming the file.
+Rows dropped by the official rules (``lib/dataset/coco.py _load_coco_keypoint_annotation_kernal``,
+``_load_coco_person_detection_results``) are counted in ``records.skipped``: crowd annotations,
+annotations without a labelled keypoint, boxes of zero area; detections of another category, below
+``image_threshold`` or of an unknown image. Input that cannot be right stops with one line naming
+the file (``DataError``): a missing image or annotation file, malformed json, an annotation whose
+keypoint list does not have ``3 * num_joints`` numbers (named by its id: pycocotools' COCOeval would
+otherwise fail with a numpy broadcast error), a detection without category/image/box/score.
 """
 
 import contextlib
 import io
-import json
+import numbers
 import os
-from dataclasses import dataclass, field
 
 import numpy as np
 
+from hrnet_tf.errors import DataError
 from hrnet_tf.pose.codec import box_to_center_scale
 from hrnet_tf.pose.keypoints import COCO
+from hrnet_tf.pose.sources import PoseRecords, check_images_exist, load_json
 
 DEFAULT_DETECTIONS = "COCO_val2017_detections_AP_H_56_person.json"
-
-
-class DatasetError(ValueError):
-    """Unusable dataset input; the message is one line naming the file (and key/value)."""
-
-
-@dataclass
-class PoseRecords:
-    """One row per person crop; the arrays feed ``tf.data.Dataset.from_tensor_slices`` directly.
-
-    joints [N, J, 2] and visible [N, J] are in image pixels (all zero / all one for detector boxes,
-    as in the official code); ``scores`` are box scores (1 for ground-truth boxes).
-    """
-
-    image_paths: np.ndarray
-    image_ids: np.ndarray
-    centers: np.ndarray
-    scales: np.ndarray
-    joints: np.ndarray
-    visible: np.ndarray
-    scores: np.ndarray
-    skipped: dict = field(default_factory=dict)
-    annotation_file: str = ""
-
-    @property
-    def size(self):
-        return len(self.image_paths)
-
-    def as_dict(self):
-        return {
-            "image_path": self.image_paths, "image_id": self.image_ids,
-            "center": self.centers, "scale": self.scales, "joints": self.joints,
-            "visible": self.visible, "score": self.scores,
-        }
-
-    def subset(self, index):
-        index = np.asarray(index)
-        return PoseRecords(
-            self.image_paths[index], self.image_ids[index], self.centers[index],
-            self.scales[index], self.joints[index], self.visible[index], self.scores[index],
-            dict(self.skipped), self.annotation_file,
-        )
-
-
-def _load_json(path):
-    if not os.path.isfile(path):
-        raise DatasetError(f"file not found: {path}")
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except json.JSONDecodeError as e:
-        raise DatasetError(f"{path}: malformed json ({e.msg} at line {e.lineno})") from None
-    except UnicodeDecodeError:
-        raise DatasetError(f"{path}: not a text json file") from None
-
-
-def open_coco(annotation_file):
-    """pycocotools ``COCO`` for a keypoint annotation file, quiet, with one-line errors."""
-    from pycocotools.coco import COCO as CocoApi
-
-    data = _load_json(annotation_file)
-    if not isinstance(data, dict):
-        raise DatasetError(f"{annotation_file}: expected a json object with images/annotations")
-    for key in ("images", "annotations", "categories"):
-        if not isinstance(data.get(key), list):
-            raise DatasetError(f"{annotation_file}: missing or bad key '{key}'")
-    api = CocoApi()
-    api.dataset = data
-    with contextlib.redirect_stdout(io.StringIO()):
-        try:
-            api.createIndex()
-        except (KeyError, TypeError) as e:
-            raise DatasetError(f"{annotation_file}: malformed entry ({e!r})") from None
-    return api
+PERSON = 1
 
 
 def annotation_path(root, split):
     return os.path.join(root, "annotations", f"person_keypoints_{split}.json")
 
 
+def detection_path(root):
+    """The official detector boxes of val2017 (AP 56 person detector) under ``root``."""
+    return os.path.join(root, "person_detection_results", DEFAULT_DETECTIONS)
+
+
+def _numbers(values, count):
+    return (isinstance(values, (list, tuple)) and len(values) == count
+            and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values))
+
+
+def open_coco(annotation_file, num_joints=None):
+    """pycocotools ``COCO`` for a keypoint annotation file, quiet, with one-line errors.
+
+    With ``num_joints``, every person annotation must carry ``3 * num_joints`` keypoint numbers and
+    a 4-number box (the ground truth COCOeval reads), else ``DataError`` naming the annotation id.
+    """
+    from pycocotools.coco import COCO as CocoApi
+
+    data = load_json(annotation_file)
+    if not isinstance(data, dict):
+        raise DataError(f"{annotation_file}: expected a json object with images/annotations")
+    for key in ("images", "annotations", "categories"):
+        if not isinstance(data.get(key), list):
+            raise DataError(f"{annotation_file}: missing or bad key '{key}'")
+    for i, ann in enumerate(data["annotations"]):
+        if not isinstance(ann, dict) or "image_id" not in ann:
+            raise DataError(f"{annotation_file}: annotation #{i} is not an object with an image_id")
+        if num_joints is not None and ann.get("category_id") == PERSON:
+            _check_annotation(annotation_file, ann, num_joints)
+    api = CocoApi()
+    api.dataset = data
+    with contextlib.redirect_stdout(io.StringIO()):
+        try:
+            api.createIndex()
+        except (KeyError, TypeError) as e:
+            raise DataError(f"{annotation_file}: malformed entry ({e!r})") from None
+    return api
+
+
+def _check_annotation(annotation_file, ann, num_joints):
+    values = ann.get("keypoints")
+    if not _numbers(values, 3 * num_joints):
+        got = f"{len(values)} values" if isinstance(values, list) else repr(values)[:40]
+        raise DataError(
+            f"{annotation_file}: annotation id {ann.get('id')} has keypoints {got}, expected "
+            f"{3 * num_joints} numbers (x, y, v for {num_joints} joints)"
+        )
+    if not _numbers(ann.get("bbox"), 4):
+        raise DataError(f"{annotation_file}: annotation id {ann.get('id')} has bbox "
+                        f"{ann.get('bbox')!r}, expected [x, y, w, h]")
+
+
 def _image_path(root, split, image_info):
     return os.path.join(root, "images", split, image_info["file_name"])
-
-
-def _check_images_exist(paths):
-    for path in sorted(set(paths)):
-        if not os.path.isfile(path):
-            raise DatasetError(f"image file not found: {path}")
 
 
 def load_coco(root, split, aspect_ratio, keypoints=COCO, detection_file=None,
@@ -132,20 +110,21 @@ def load_coco(root, split, aspect_ratio, keypoints=COCO, detection_file=None,
       :class:`PoseRecords` (``skipped`` counts every dropped annotation by reason).
     """
     ann_file = annotation_path(root, split)
-    api = open_coco(ann_file)
+    api = open_coco(ann_file, keypoints.num_joints)
     if detection_file is not None:
-        records = _detection_records(api, root, split, detection_file, aspect_ratio,
-                                     keypoints.num_joints, image_threshold)
+        rows, skipped = _detection_rows(api, root, split, os.fspath(detection_file),
+                                        image_threshold)
     else:
-        records = _ground_truth_records(api, root, split, aspect_ratio, keypoints, ann_file)
-    records.annotation_file = ann_file
+        rows, skipped = _ground_truth_rows(api, root, split, keypoints.num_joints)
+    records = _to_records(rows, keypoints.num_joints, skipped, aspect_ratio)
+    records.source = os.fspath(detection_file) if detection_file is not None else ann_file
+    records.ground_truth = ann_file
     if check_images:
-        _check_images_exist(records.image_paths)
+        check_images_exist(records.image_paths)
     return records
 
 
-def _ground_truth_records(api, root, split, aspect_ratio, keypoints, ann_file):
-    num_joints = keypoints.num_joints
+def _ground_truth_rows(api, root, split, num_joints):
     skipped = {"crowd": 0, "zero_area": 0, "no_keypoints": 0, "not_person": 0}
     rows = []
     for image_id in sorted(api.getImgIds()):
@@ -155,7 +134,7 @@ def _ground_truth_records(api, root, split, aspect_ratio, keypoints, ann_file):
             if ann.get("iscrowd", 0):
                 skipped["crowd"] += 1
                 continue
-            if ann.get("category_id") != 1:
+            if ann.get("category_id") != PERSON:
                 skipped["not_person"] += 1
                 continue
             # Official box sanitising: clip to the image, keep boxes with positive area.
@@ -166,69 +145,54 @@ def _ground_truth_records(api, root, split, aspect_ratio, keypoints, ann_file):
             if not (ann.get("area", 0) > 0 and x2 >= x1 and y2 >= y1):
                 skipped["zero_area"] += 1
                 continue
-            values = ann.get("keypoints") or []
-            if len(values) != 3 * num_joints:
-                raise DatasetError(
-                    f"{ann_file}: annotation id {ann.get('id')} has {len(values)} keypoint values, "
-                    f"expected {3 * num_joints} for {num_joints} joints")
-            if max(values) == 0:
+            if max(ann["keypoints"]) == 0:
                 skipped["no_keypoints"] += 1
                 continue
-            kp = np.asarray(values, np.float32).reshape(num_joints, 3)
-            center, scale = box_to_center_scale([x1, y1, x2 - x1, y2 - y1], aspect_ratio)
-            rows.append((_image_path(root, split, info), image_id, center, scale, kp[:, :2],
-                         np.minimum(kp[:, 2], 1.0), 1.0))
-    return _to_records(rows, num_joints, skipped)
+            kp = np.asarray(ann["keypoints"], np.float32).reshape(num_joints, 3)
+            rows.append((_image_path(root, split, info), image_id, [x1, y1, x2 - x1, y2 - y1],
+                         kp[:, :2], np.minimum(kp[:, 2], 1.0), 1.0))
+    return rows, skipped
 
 
-def _detection_records(api, root, split, detection_file, aspect_ratio, num_joints,
-                       image_threshold):
-    detections = _load_json(detection_file)
+def _detection_rows(api, root, split, detection_file, image_threshold):
+    detections = load_json(detection_file)
     if not isinstance(detections, list):
-        raise DatasetError(f"{detection_file}: expected a json list of detections")
+        raise DataError(f"{detection_file}: expected a json list of detections")
     skipped = {"not_person": 0, "below_threshold": 0, "unknown_image": 0, "zero_area": 0}
     rows = []
     for i, det in enumerate(detections):
-        try:
-            category, image_id, box, score = (
-                det["category_id"], det["image_id"], det["bbox"], float(det["score"]))
-        except (KeyError, TypeError, ValueError):
-            raise DatasetError(f"{detection_file}: detection #{i} lacks "
-                               "category_id/image_id/bbox/score") from None
-        if category != 1:
+        if not (isinstance(det, dict) and {"category_id", "image_id", "bbox", "score"} <= set(det)
+                and _numbers(det["bbox"], 4) and _numbers([det["score"]], 1)):
+            raise DataError(f"{detection_file}: detection #{i} is not "
+                            "{category_id, image_id, bbox: [x, y, w, h], score}")
+        box, score = det["bbox"], float(det["score"])
+        if det["category_id"] != PERSON:
             skipped["not_person"] += 1
-            continue
-        if score < image_threshold:
+        elif score < image_threshold:
             skipped["below_threshold"] += 1
-            continue
-        if image_id not in api.imgs:
+        elif det["image_id"] not in api.imgs:
             skipped["unknown_image"] += 1
-            continue
-        if box[2] <= 0 or box[3] <= 0:
+        elif box[2] <= 0 or box[3] <= 0:
             skipped["zero_area"] += 1
-            continue
-        center, scale = box_to_center_scale(box, aspect_ratio)
-        rows.append((_image_path(root, split, api.imgs[image_id]), image_id, center, scale,
-                     np.zeros((num_joints, 2), np.float32), np.ones(num_joints, np.float32),
-                     score))
-    return _to_records(rows, num_joints, skipped)
+        else:
+            # Detector boxes carry no joints: all zero, all "visible", as the official loader.
+            rows.append((_image_path(root, split, api.imgs[det["image_id"]]), det["image_id"],
+                         box, None, None, score))
+    return rows, skipped
 
 
-def _to_records(rows, num_joints, skipped):
+def _to_records(rows, num_joints, skipped, aspect_ratio):
     if not rows:
-        empty2 = np.zeros((0, 2), np.float32)
-        return PoseRecords(np.zeros(0, str), np.zeros(0, np.int64), empty2, empty2,
-                           np.zeros((0, num_joints, 2), np.float32),
-                           np.zeros((0, num_joints), np.float32), np.zeros(0, np.float32),
-                           skipped)
-    paths, ids, centers, scales, joints, visible, scores = zip(*rows, strict=True)
+        return PoseRecords.empty(num_joints, skipped=skipped)
+    paths, ids, boxes, joints, visible, scores = zip(*rows, strict=True)
+    centers, scales = box_to_center_scale(np.asarray(boxes, np.float32), aspect_ratio)
+    zero_joints = np.zeros((num_joints, 2), np.float32)
+    ones = np.ones(num_joints, np.float32)
     return PoseRecords(
-        np.array(paths), np.array(ids, np.int64), np.stack(centers).astype(np.float32),
-        np.stack(scales).astype(np.float32), np.stack(joints).astype(np.float32),
-        np.stack(visible).astype(np.float32), np.array(scores, np.float32), skipped)
+        np.array(paths), np.array(ids, np.int64), centers.numpy(), scales.numpy(),
+        np.stack([zero_joints if j is None else j for j in joints]).astype(np.float32),
+        np.stack([ones if v is None else v for v in visible]).astype(np.float32),
+        np.array(scores, np.float32), skipped)
 
 
-def format_skipped(skipped):
-    """'skipped: 2 no_keypoints, 1 crowd' (or '' when nothing was skipped)."""
-    parts = [f"{n} {reason}" for reason, n in skipped.items() if n]
-    return "skipped: " + ", ".join(parts) if parts else ""
+__all__ = ["DEFAULT_DETECTIONS", "annotation_path", "detection_path", "load_coco", "open_coco"]

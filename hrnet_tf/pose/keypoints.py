@@ -87,10 +87,31 @@ class KeypointSet:
         mask[list(self.upper_body_ids)] = True
         return mask
 
+    def to_config(self):
+        """What :meth:`from_config` reads back: a preset's name, or a JSON-able dict (this is what a
+        trained model records in ``model.info.labels["keypoints"]``).
+
+        >>> COCO.to_config(), KeypointSet.from_config(MPII.to_config()) == MPII
+        ('coco', True)
+        """
+        if PRESETS.get(self.name) == self:
+            return self.name
+        return {
+            "name": self.name,
+            "joint_names": list(self.joint_names),
+            "flip_pairs": [list(pair) for pair in self.flip_pairs],
+            "sigmas": list(self.sigmas),
+            "joint_weights": list(self.joint_weights),
+            "upper_body_ids": [int(i) for i in self.upper_body_ids],
+            "skeleton": [list(limb) for limb in self.skeleton],
+        }
+
     @classmethod
     def from_config(cls, cfg):
         """A preset name ("coco", "mpii") or a dict with joint_names/num_joints, flip_pairs, sigmas,
-        and optional joint_weights, upper_body_ids, skeleton."""
+        and optional joint_weights, upper_body_ids, skeleton (a KeypointSet is returned as is)."""
+        if isinstance(cfg, KeypointSet):
+            return cfg
         if isinstance(cfg, str):
             if cfg.lower() not in PRESETS:
                 raise ValueError(

@@ -1,16 +1,20 @@
-"""tf.data pipeline of the official top-down pose training and evaluation, in TF ops only.
+"""tf.data pipelines of the official top-down pose training and evaluation, in TF ops only.
 
 Per training sample, in the official order (``JointsDataset.__getitem__``): half-body crop
 (probability ``prob_half_body`` when more than ``num_joints_half_body`` joints are labelled; upper
 body when ``randn() < 0.5`` -- a normal draw, so P(upper) ~ 0.69, kept for fidelity), scale
 ``clip(randn * sf + 1, 1 - sf, 1 + sf)``, rotation ``clip(randn * rf, -2rf, 2rf)`` with
 probability 0.6, horizontal flip with probability 0.5 (``x -> width - x - 1``, pairs swapped),
-then one affine warp to the input size, Gaussian targets from :class:`PoseCodec`, ImageNet
-normalisation. The flip is folded into the warp matrix instead of mirroring pixels: same result,
-one resampling.
+then one affine warp to the input size, Gaussian targets from :class:`PoseCodec`, normalisation.
+The flip is folded into the warp matrix instead of mirroring pixels: same result, one resampling.
 
-Random draws are stateless, keyed by (seed, sample index): an epoch is reproducible from its
-seed alone, in any number of parallel map calls.
+Randomness is stateless: the epoch's order is a permutation drawn from its seed, and each sample's
+draws are keyed by (seed, sample index), so an epoch is the same stream in any number of parallel
+map calls, and a resumed run sees the batches an uninterrupted one would.
+
+Bad images: in training a truncated or non-image file stops the run with one line naming it
+(:func:`hrnet_tf.data.checks.fail_unless`); in evaluation it is flagged (``ok``/``problem``) and
+left out by the evaluation loop, which names it in its report.
 
     >>> pipeline = PosePipeline(PoseCodec((192, 256), sigma=2.0), Augmentation())
     >>> ds = pipeline.train_dataset(records, batch_size=32, seed=0)  # doctest: +SKIP
@@ -25,10 +29,12 @@ import numpy as np
 import tensorflow as tf
 
 from hrnet_tf.data import affine
+from hrnet_tf.data.checks import fail_unless
+from hrnet_tf.data.images import decode_image, encoded_image_ok, normalize
+from hrnet_tf.data.normalization import IMAGENET
 from hrnet_tf.pose.codec import PoseCodec
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+BAD_IMAGE = "not a complete image file (truncated, empty or not a JPEG/PNG)"
 
 
 @dataclass
@@ -45,30 +51,33 @@ class Augmentation:
     half_body_padding: float = 1.5
 
 
-def read_image(path):
-    """RGB uint8 [H, W, 3] from a JPEG/PNG/BMP file (EXIF orientation ignored, as the official
-    ``cv2.IMREAD_IGNORE_ORIENTATION``). JPEGs use the accurate integer DCT, which gives exactly
-    the pixels of cv2/libjpeg-turbo (TF's default fast DCT is off by ~1 grey level)."""
-    data = tf.io.read_file(path)
-    return tf.cond(
-        tf.io.is_jpeg(data),
-        lambda: tf.io.decode_jpeg(data, channels=3, dct_method="INTEGER_ACCURATE"),
-        lambda: tf.io.decode_image(data, channels=3, expand_animations=False),
-    )
+def read_checked_image(path):
+    """uint8 RGB of ``path``; a file that is not a complete image fails the pipeline with
+    ``"<path>: not a complete image file ..."`` (a ``fail_unless`` problem: one line, exit 2)."""
+    encoded = tf.io.read_file(path)
+    check = fail_unless(encoded_image_ok(encoded), tf.strings.join([path, ": ", BAD_IMAGE]))
+    with tf.control_dependencies([check]):
+        return decode_image(tf.identity(encoded))
 
 
-def normalize(image):
-    """uint8/float RGB in [0, 255] -> ImageNet-normalised float32."""
-    image = tf.cast(image, tf.float32) / 255.0
-    return (image - tf.constant(IMAGENET_MEAN)) / tf.constant(IMAGENET_STD)
+def read_image_if_complete(path):
+    """(uint8 RGB image, ok): a 1x1 black image and False for a file that is not a complete image
+    (the decoder is never run on it)."""
+    encoded = tf.io.read_file(path)
+    ok = encoded_image_ok(encoded)
+    image = tf.cond(ok, lambda: decode_image(encoded), lambda: tf.zeros([1, 1, 3], tf.uint8))
+    image.set_shape([None, None, 3])
+    return image, ok
 
 
 class PosePipeline:
-    """Builds training and evaluation datasets from :class:`~hrnet_tf.pose.coco.PoseRecords`."""
+    """Builds training and evaluation datasets from :class:`~hrnet_tf.pose.sources.PoseRecords`."""
 
-    def __init__(self, codec: PoseCodec, augmentation: Augmentation | None = None):
+    def __init__(self, codec: PoseCodec, augmentation: Augmentation | None = None,
+                 normalization=IMAGENET):
         self.codec = codec
         self.augmentation = augmentation or Augmentation()
+        self.normalization = normalization
         self._flip_perm = tf.constant(codec.keypoints.flip_permutation(), tf.int32)
         self._upper = tf.constant(codec.keypoints.upper_body_mask())
 
@@ -144,43 +153,57 @@ class PosePipeline:
         crop_image = affine.warp_affine(image, pixels_to_crop, self.codec.image_size)
         joints = tf.where(visible[:, None] > 0, affine.transform_points(joints, crop), joints)
         heatmaps, target_weight = self.codec.encode(joints, visible)
-        return normalize(crop_image), {"heatmaps": heatmaps, "target_weight": target_weight}
+        return (normalize(crop_image, self.normalization),
+                {"heatmaps": heatmaps, "target_weight": target_weight})
 
     def train_sample(self, record, seed):
         """One augmented sample: (image [H, W, 3], {"heatmaps", "target_weight"})."""
         center, scale, rotation, flip = self.draw_augmentation(record, seed)
-        return self.crop_sample(read_image(record["image_path"]), record["joints"],
+        return self.crop_sample(read_checked_image(record["image_path"]), record["joints"],
                                 record["visible"], center, scale, rotation, flip)
 
-    def eval_sample(self, record):
-        """Un-augmented crop of the record's box: ImageNet-normalised [H, W, 3]."""
-        image = read_image(record["image_path"])
-        crop = affine.similarity_matrix(record["center"], record["scale"], 0.0,
-                                        self.codec.image_size)
-        return normalize(affine.warp_affine(image, crop, self.codec.image_size))
+    def eval_sample(self, index, record):
+        """The un-augmented crop of a record's box, as the evaluation loop takes it: {"index",
+        "image" (normalised), "center", "scale", "ok", "problem"}."""
+        image, ok = read_image_if_complete(record["image_path"])
+        crop = self.codec.crop(image, record["center"], record["scale"])
+        return {"index": index, "image": normalize(crop, self.normalization),
+                "center": record["center"], "scale": record["scale"], "ok": ok,
+                "problem": tf.constant(BAD_IMAGE)}
 
     # ------------------------------------------------------------------ datasets
-    def train_dataset(self, records, batch_size, seed=0, shuffle=True, input_context=None,
+    def train_dataset(self, records, batch_size, seed=0, shuffle=True, shards=(1, 0),
                       num_parallel_calls=tf.data.AUTOTUNE, drop_remainder=True):
-        """One epoch of augmented batches; order and augmentation depend only on ``seed``."""
-        data = {k: v for k, v in records.as_dict().items()
-                if k in ("image_path", "center", "scale", "joints", "visible")}
-        ds = tf.data.Dataset.from_tensor_slices(data).enumerate()
-        if input_context is not None and input_context.num_input_pipelines > 1:
-            ds = ds.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
-        if shuffle:
-            ds = ds.shuffle(records.size, seed=seed, reshuffle_each_iteration=False)
-        seed_base = tf.constant(seed, tf.int64)
+        """One epoch of augmented batches; order and augmentation depend only on ``seed``.
 
-        def sample(index, record):
-            return self.train_sample(record, tf.stack([seed_base, index * 2]))
+        ``shards`` = (number of input pipelines, this one's index), from
+        :func:`hrnet_tf.training.task.shard_of`.
+        """
+        index = np.arange(records.size, dtype=np.int64)
+        if shuffle:
+            index = np.random.default_rng(int(seed)).permutation(index)
+        data = {k: v[index] for k, v in records.as_dict().items()
+                if k in ("image_path", "center", "scale", "joints", "visible")}
+        ds = tf.data.Dataset.from_tensor_slices((index, data))
+        count, shard = shards
+        if count > 1:
+            ds = ds.shard(count, shard)
+        seed_base = tf.constant(int(seed), tf.int64)
+
+        def sample(sample_index, record):
+            return self.train_sample(record, tf.stack([seed_base, sample_index * 2]))
 
         ds = ds.map(sample, num_parallel_calls=num_parallel_calls, deterministic=True)
         return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
 
     def eval_dataset(self, records, batch_size, num_parallel_calls=tf.data.AUTOTUNE):
-        """Crops in record order (ImageNet-normalised batches, no targets)."""
+        """Crops in record order, batches of :meth:`eval_sample` dicts. A sample whose image
+        the decoder still rejects is dropped here and reported missing by the evaluation loop."""
         data = {k: records.as_dict()[k] for k in ("image_path", "center", "scale")}
-        ds = tf.data.Dataset.from_tensor_slices(data)
+        ds = tf.data.Dataset.from_tensor_slices((np.arange(records.size, dtype=np.int64), data))
         ds = ds.map(self.eval_sample, num_parallel_calls=num_parallel_calls, deterministic=True)
-        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+        return ds.ignore_errors().batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+__all__ = ["Augmentation", "BAD_IMAGE", "PosePipeline", "read_checked_image",
+           "read_image_if_complete"]

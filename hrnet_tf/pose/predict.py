@@ -1,19 +1,24 @@
-"""Pose inference on one image: draws the skeleton, prints the keypoints as json.
+"""Pose inference on one image: prints the keypoints as json and draws the skeleton.
 
-    python -m hrnet_tf.pose.predict IMAGE [--box x,y,w,h | --boxes FILE.json] [--weights W]
-        [--width 32] [--input-size 256x192] [--keypoints coco] [--out OUT.png] [--no-flip]
+    python -m hrnet_tf.pose.predict IMAGE --weights runs/pose/synthetic_tiny/model.keras \\
+        [--box x,y,w,h | --boxes FILE.json] [--out OUT.png] [--no-flip] [--threshold 0.2]
 
-``--weights`` takes a trained ``model.keras`` (input size and joints are read from it), a Keras
-``.weights.h5`` or an official ``pose_hrnet_*.pth`` (then ``--width``/``--input-size`` say which
-network). ``--boxes`` reads a json list of ``[x, y, w, h]`` boxes or of COCO detections
-(``{"bbox": [...], "score": s}``). Without a box the whole image is one person box.
+A trained ``model.keras`` knows its input size and keypoint set (``model.info.labels``); for
+``.weights.h5`` or an official ``pose_hrnet_*.pth`` say which network with ``--width``,
+``--input-size`` and ``--keypoints`` (only for those). ``--boxes`` reads a json list of
+``[x, y, w, h]`` boxes or of COCO detections (``{"bbox": [...], "score": s}``). Without a box the
+whole image is one person box. The keypoints come from the same top-down inference as evaluation
+and the SavedModel ``keypoints`` signature (:meth:`hrnet_tf.pose.codec.PoseCodec.estimate`: crop,
+flip test, decoding).
 
 Prints ``[{"box": [x, y, w, h], "score": s, "keypoints": [[x, y, maxval], ...]}, ...]`` and writes
 the image with the skeleton drawn (default ``<IMAGE stem>_pose.png``).
 
 As a library::
 
-    >>> people = predict_image(model, codec, rgb_image, [[10, 20, 80, 200]])  # doctest: +SKIP
+    >>> people = predict_image(model, rgb_image, [[10, 20, 80, 200]])  # doctest: +SKIP
+    >>> people.shape                                                   # doctest: +SKIP
+    (1, 17, 3)
 """
 
 import argparse
@@ -23,57 +28,58 @@ import sys
 
 import numpy as np
 
+from hrnet_tf.errors import ConfigError, DataError, ModelFileError
 from hrnet_tf.pose.keypoints import KeypointSet
+
+DEFAULT_WIDTH = "32"
+DEFAULT_INPUT_SIZE = "256x192"
+DEFAULT_KEYPOINTS = "coco"
 
 
 def parse_box(text):
+    """``"x,y,w,h"`` -> [x, y, w, h] floats (``ConfigError`` unless four numbers, w and h > 0).
+
+    >>> parse_box("10,20,30.5,40")
+    [10.0, 20.0, 30.5, 40.0]
+    """
     try:
         values = [float(v) for v in text.split(",")]
     except ValueError:
         values = []
     if len(values) != 4 or values[2] <= 0 or values[3] <= 0:
-        raise ValueError(f"--box {text!r}: expected x,y,w,h with positive w and h")
+        raise ConfigError(f"--box {text!r}: expected x,y,w,h with positive w and h")
     return values
 
 
 def read_boxes(path):
     """Boxes [x, y, w, h] (and scores) from a json list of boxes or COCO detections."""
-    try:
-        with open(path) as f:
-            items = json.load(f)
-    except FileNotFoundError:
-        raise ValueError(f"boxes file not found: {path}") from None
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path}: malformed json ({e.msg} at line {e.lineno})") from None
+    from hrnet_tf.pose.sources import load_json
+
+    items = load_json(path)
     boxes, scores = [], []
     for i, item in enumerate(items if isinstance(items, list) else [None]):
         box = item.get("bbox") if isinstance(item, dict) else item
-        if not (isinstance(box, list) and len(box) == 4):
-            raise ValueError(f"{path}: entry #{i} is not [x, y, w, h] or a dict with 'bbox'")
+        if not (isinstance(box, list) and len(box) == 4
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in box)):
+            raise DataError(f"{path}: entry #{i} is not [x, y, w, h] or a dict with 'bbox'")
         boxes.append([float(v) for v in box])
         scores.append(float(item.get("score", 1.0)) if isinstance(item, dict) else 1.0)
     return boxes, scores
 
 
-def predict_image(model, codec, image, boxes, flip_test=True, shift_heatmap=True):
-    """Keypoints [N, J, 3] (x, y, maxval) of the people in ``boxes`` of an RGB uint8 image."""
-    import tensorflow as tf
+def predict_image(model, image, boxes, keypoints=None, flip_test=True, shift_heatmap=True):
+    """Keypoints [N, J, 3] (x, y, maxval in image pixels) of the people in ``boxes`` (x, y, w, h)
+    of a uint8 RGB image; ``keypoints`` (a set or its name) when the model does not record its
+    own."""
+    from hrnet_tf.evaluation import forward_function
+    from hrnet_tf.pose.codec import codec_for_model
 
-    from hrnet_tf.data import affine
-    from hrnet_tf.pose.pipeline import normalize
-
+    codec = codec_for_model(model, keypoints)
     if len(boxes) == 0:
-        return np.zeros((0, codec.num_joints, 3), np.float32)
-    centers, scales = zip(*(codec.box_to_center_scale(b) for b in boxes), strict=True)
-    crops = tf.stack([
-        normalize(affine.warp_affine(image, affine.similarity_matrix(c, s, 0.0, codec.image_size),
-                                     codec.image_size))
-        for c, s in zip(centers, scales, strict=True)])
-    heatmaps = model(crops, training=False).numpy()
-    if flip_test:
-        flipped = model(tf.reverse(crops, axis=[2]), training=False).numpy()
-        heatmaps = codec.flip_average(heatmaps, flipped, shift_heatmap)
-    return codec.decode(heatmaps, np.array(centers), np.array(scales))
+        return np.zeros((0, model.outputs[0].shape[-1], 3), np.float32)
+    people = codec.estimate(forward_function(model), image, np.asarray(boxes, np.float32),
+                            model.info.normalization, flip_test, shift_heatmap)
+    return people.numpy()
 
 
 def draw_skeleton(image, people, keypoints, threshold=0.2):
@@ -97,87 +103,117 @@ def draw_skeleton(image, people, keypoints, threshold=0.2):
     return canvas
 
 
-def load_model(weights, width, input_size, num_joints):
-    import keras
-
-    import hrnet_tf
-
-    if weights and weights.endswith(".keras"):
-        if not os.path.isfile(weights):
-            raise ValueError(f"weights file not found: {weights}")
-        return keras.saving.load_model(weights, compile=False)
-    model = hrnet_tf.HRNetV1(width, num_outputs=num_joints, input_shape=(*input_size, 3))
-    if weights:
-        hrnet_tf.load_weights(model, weights)
-    else:
-        print("warning: no --weights given: the network is untrained, keypoints are random",
-              file=sys.stderr)
-    return model
-
-
-def main(argv=None):
+def build_parser():
     parser = argparse.ArgumentParser(prog="python -m hrnet_tf.pose.predict",
                                      description="HRNetV1 pose estimation on one image.")
     parser.add_argument("image")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--box", help="person box x,y,w,h (pixels)")
     group.add_argument("--boxes", help="json file of boxes or COCO person detections")
-    parser.add_argument("--weights", default="", help="model.keras, .weights.h5 or official .pth")
-    parser.add_argument("--width", default="32", help="HRNet width when not read from .keras")
-    parser.add_argument("--input-size", default="256x192", help="HxW when not read from .keras")
-    parser.add_argument("--keypoints", default="coco", help="keypoint set: coco or mpii")
-    parser.add_argument("--sigma", type=float, default=2.0)
+    parser.add_argument("--weights", default="",
+                        help="a trained model.keras, or .weights.h5 / official .pth")
+    parser.add_argument("--width", help=f"with non-.keras weights: HRNet width ({DEFAULT_WIDTH})")
+    parser.add_argument("--input-size",
+                        help=f"with non-.keras weights: HxW ({DEFAULT_INPUT_SIZE})")
+    parser.add_argument("--keypoints", help="with non-.keras weights (or a .keras model that does "
+                        f"not record it): keypoint set coco or mpii ({DEFAULT_KEYPOINTS})")
     parser.add_argument("--threshold", type=float, default=0.2, help="joint score to draw")
     parser.add_argument("--out", help="output PNG (default <image stem>_pose.png)")
     parser.add_argument("--no-flip", action="store_true", help="disable the flip test")
-    args = parser.parse_args(argv)
+    return parser
 
+
+def _parse_input_size(text):
     try:
-        return _run(args)
+        size = tuple(int(v) for v in text.lower().split("x"))
+    except ValueError:
+        size = ()
+    if len(size) != 2 or min(size) <= 0:
+        raise ConfigError(f"--input-size {text!r}: expected HxW, e.g. 256x192")
+    return size
+
+
+def _keypoint_set(name, where):
+    try:
+        return KeypointSet.from_config(name)
     except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        raise ConfigError(f"{where}: {e}") from None
 
 
-def _run(args):
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+def load_pose_model(args):
+    """(model, keypoint set) for the command's ``--weights`` and network options."""
+    import hrnet_tf
+    from hrnet_tf.models.cli_args import parse_width
+    from hrnet_tf.models.model import load_or_build
+
+    if args.weights.endswith(".keras"):
+        given = [flag for flag, value in (("--width", args.width),
+                                          ("--input-size", args.input_size)) if value]
+        if given:
+            raise ConfigError(f"{given[0]}: {args.weights} is a .keras model, which knows its "
+                              "network; --width and --input-size are for .weights.h5/.pth weights")
+    keypoints = _keypoint_set(args.keypoints or DEFAULT_KEYPOINTS, "--keypoints")
+    size = _parse_input_size(args.input_size or DEFAULT_INPUT_SIZE)
+
+    def build():
+        model = hrnet_tf.HRNetV1(parse_width(args.width or DEFAULT_WIDTH),
+                                 num_outputs=keypoints.num_joints, input_shape=(*size, 3))
+        model.info.labels = {"keypoints": keypoints.to_config()}
+        return model
+
+    model = load_or_build(args.weights, "pose", build)
+    recorded = (model.info.labels or {}).get("keypoints")
+    if recorded is not None:
+        if args.keypoints and args.weights.endswith(".keras"):
+            raise ConfigError(f"--keypoints: {args.weights} records its keypoint set "
+                              f"({KeypointSet.from_config(recorded).name})")
+        keypoints = KeypointSet.from_config(recorded)
+    elif not args.keypoints:
+        raise ModelFileError(f"{args.weights}: the model does not record its keypoint set; "
+                             "pass --keypoints coco|mpii")
+    if model.outputs[0].shape[-1] != keypoints.num_joints:
+        raise ModelFileError(f"{args.weights}: the model has {model.outputs[0].shape[-1]} "
+                             f"heatmaps, the keypoint set {keypoints.name!r} "
+                             f"{keypoints.num_joints} joints")
+    if None in model.inputs[0].shape[1:3]:
+        raise ModelFileError(f"{args.weights}: the model has no fixed input size "
+                             "(top-down pose crops to one)")
+    return model, keypoints
+
+
+def _main(argv):
     import cv2
 
-    from hrnet_tf.pose.codec import PoseCodec
+    from hrnet_tf.data.images import read_image_numpy
 
-    keypoints = KeypointSet.from_config(args.keypoints)
-    bgr = cv2.imread(args.image, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
-    if bgr is None:
-        raise ValueError(f"cannot read image: {args.image}")
-    image = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    args = build_parser().parse_args(argv)
+    try:
+        image = read_image_numpy(args.image)
+    except (FileNotFoundError, ValueError) as e:
+        raise DataError(str(e)) from None
     if args.box:
         boxes, scores = [parse_box(args.box)], [1.0]
     elif args.boxes:
         boxes, scores = read_boxes(args.boxes)
     else:
         boxes, scores = [[0.0, 0.0, float(image.shape[1]), float(image.shape[0])]], [1.0]
-    width = int(args.width) if str(args.width).isdigit() else args.width
-    try:
-        size = tuple(int(v) for v in args.input_size.lower().split("x"))
-        assert len(size) == 2
-    except (ValueError, AssertionError):
-        raise ValueError(f"--input-size {args.input_size!r}: expected HxW, e.g. 256x192") from None
-    model = load_model(args.weights, width, size, keypoints.num_joints)
-    height_in, width_in = model.input_shape[1:3]
-    if model.output_shape[-1] != keypoints.num_joints:
-        raise ValueError(f"{args.weights}: the model has {model.output_shape[-1]} joints, "
-                         f"--keypoints {args.keypoints} has {keypoints.num_joints}")
-    codec = PoseCodec((width_in, height_in), sigma=args.sigma, keypoints=keypoints)
-    people = predict_image(model, codec, image, boxes, flip_test=not args.no_flip)
+    model, keypoints = load_pose_model(args)
+    people = predict_image(model, image, boxes, keypoints, flip_test=not args.no_flip)
     out = args.out or f"{os.path.splitext(os.path.basename(args.image))[0]}_pose.png"
-    cv2.imwrite(out, cv2.cvtColor(draw_skeleton(image, people, keypoints, args.threshold),
-                                  cv2.COLOR_RGB2BGR))
+    drawn = draw_skeleton(image, people, keypoints, args.threshold)
+    if not cv2.imwrite(out, cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR)):
+        raise DataError(f"could not write {out}")
     report = [{"box": [round(v, 2) for v in box], "score": round(score, 4),
                "keypoints": [[round(float(v), 2) for v in joint] for joint in kp]}
               for box, score, kp in zip(boxes, scores, people, strict=True)]
     print(json.dumps(report))
     print(f"wrote {out}", file=sys.stderr)
-    return 0
+
+
+def main(argv=None):
+    from hrnet_tf.cli import run
+
+    return run(_main, argv)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ segmentation area).
 
     >>> make_synthetic_coco("/tmp/synth", num_train=200, num_val=20)   # doctest: +SKIP
     '/tmp/synth'
+    >>> ensure_synthetic("runs/synthetic/pose", 2000, 100, (160, 160))   # doctest: +SKIP
+    'runs/synthetic/pose'
 
 The directory then holds ``annotations/person_keypoints_{train,val}2017.json``,
 ``images/{train,val}2017/*.jpg`` and a ``person_detection_results`` file with jittered ground-truth
@@ -22,8 +24,12 @@ import os
 import cv2
 import numpy as np
 
+from hrnet_tf.data.synthetic import ensure_generated
 from hrnet_tf.pose.coco import DEFAULT_DETECTIONS
 from hrnet_tf.pose.keypoints import COCO
+
+# Bump when the generator draws differently: folders generated before are then regenerated.
+GENERATOR_VERSION = 1
 
 # Limb colours (RGB), one per limb type, identical for left and right.
 PALETTE = {
@@ -213,3 +219,17 @@ def make_synthetic_coco(root, num_train=2000, num_val=100, image_size=(160, 160)
     with open(os.path.join(root, "person_detection_results", DEFAULT_DETECTIONS), "w") as f:
         json.dump(detections, f)
     return root
+
+
+def ensure_synthetic(root, num_train, num_val, image_size, seed=0):
+    """``root`` holding the synthetic set of these settings, generated when it is new or empty and
+    regenerated when the settings differ from the ones it was generated with (a folder that holds
+    other data is refused: :func:`hrnet_tf.data.synthetic.ensure_generated`). ``image_size`` is
+    (width, height). Returns ``root``."""
+    width, height = (int(v) for v in image_size)
+    settings = {"generator": "pose stick figures", "version": GENERATOR_VERSION,
+                "num_train": int(num_train), "num_val": int(num_val), "width": width,
+                "height": height, "seed": int(seed)}
+    return ensure_generated(
+        root, settings,
+        lambda folder: make_synthetic_coco(folder, num_train, num_val, (width, height), seed))

@@ -1,17 +1,24 @@
-"""The pose task for the shared trainer: config sections, model, data, loss, evaluation.
+"""The pose task: config sections and the :class:`~hrnet_tf.training.task.Task` the trainer holds.
 
     python train/pose.py                                   # synthetic demo (generated data, CPU)
     python train/pose.py --data-dir data/coco              # official W32 256x192 on real COCO
+    python train/pose.py --dataset mpii --data-dir data/mpii
     python train/pose.py --config configs/pose/coco_w48_384x288.yaml --data-dir data/coco \\
         --set model.pretrained=hrnetv2_w48_imagenet_pretrained.pth
+
+    >>> from hrnet_tf.training.config import load_config
+    >>> task = PoseTask()
+    >>> config = load_config(task.config_file("synthetic"), PoseConfig)
+    >>> task.validate(config)
+    >>> codec_of(config).image_size, codec_of(config).heatmap_size    # (width, height)
+    ((96, 128), (24, 32))
 """
 
 import os
 from dataclasses import dataclass, field
 from typing import Literal
 
-import numpy as np
-
+from hrnet_tf.errors import ConfigError
 from hrnet_tf.training.config import (
     Config,
     DataConfig,
@@ -20,13 +27,11 @@ from hrnet_tf.training.config import (
     TrainConfig,
     image_size_hw,
 )
-from hrnet_tf.training.task import Task, epoch_seed, per_replica_batch_size
+from hrnet_tf.training.task import Task, TaskData, epoch_seed, per_replica_batch_size, shard_of
 
-CONFIG_DIR = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "..", "configs",
-                                           "pose"))
-SYNTHETIC_CONFIG = os.path.join(CONFIG_DIR, "synthetic_tiny.yaml")
-COCO_CONFIG = os.path.join(CONFIG_DIR, "coco_w32_256x192.yaml")
-SYNTHETIC_DEFAULT_DIR = os.path.join("runs", "pose", "synthetic_data")
+# HRNetV1 fuses branches with nearest upsampling by fixed factors: the input must divide by 32.
+INPUT_MULTIPLE = 32
+OUTPUT_STRIDE = 4
 
 
 @dataclass
@@ -66,6 +71,10 @@ class PoseDataConfig(DataConfig):
     prob_half_body: float = 0.3
     num_joints_half_body: int = 8
     use_different_joints_weight: bool = False
+    # Read each training image's first and last bytes while listing: incomplete files (truncated,
+    # not an image) are skipped and named at the end instead of stopping the run mid-epoch.
+    check_files: bool = True
+    # data.dataset "synthetic": generated into data.dir (default runs/synthetic/pose)
     synthetic_train: int = 2000
     synthetic_val: int = 100
     synthetic_size: list[int] = field(default_factory=lambda: [160, 160])  # [height, width]
@@ -92,24 +101,32 @@ class PoseConfig(Config):
     eval: PoseEvalConfig = field(default_factory=PoseEvalConfig)
 
 
-def data_dir_of(config):
-    if config.data.dir:
-        return config.data.dir
-    if config.data.dataset == "synthetic":
-        return SYNTHETIC_DEFAULT_DIR
-    raise ValueError("data.dir is empty: pass --data-dir DIR (the COCO root)")
+def keypoints_of(config):
+    """The :class:`KeypointSet` of ``data.keypoints`` (``ConfigError`` naming the key)."""
+    from hrnet_tf.pose.keypoints import KeypointSet
+
+    try:
+        return KeypointSet.from_config(config.data.keypoints)
+    except ValueError as e:
+        raise ConfigError(f"data.{e}" if str(e).startswith("keypoints") else
+                          f"data.keypoints: {e}") from None
+
+
+def heatmap_size_hw(config):
+    """(height, width) of the heatmaps: ``data.heatmap_size``, or the input / 4 when it is empty."""
+    height, width = image_size_hw(config.data.image_size)
+    if config.data.heatmap_size:
+        return tuple(int(v) for v in config.data.heatmap_size)
+    return height // OUTPUT_STRIDE, width // OUTPUT_STRIDE
 
 
 def codec_of(config):
     from hrnet_tf.pose.codec import PoseCodec
-    from hrnet_tf.pose.keypoints import KeypointSet
 
     height, width = image_size_hw(config.data.image_size)
-    heatmap = config.data.heatmap_size or [height // 4, width // 4]
-    return PoseCodec(
-        (width, height), (heatmap[1], heatmap[0]), config.data.sigma,
-        KeypointSet.from_config(config.data.keypoints), config.data.use_different_joints_weight,
-    )
+    hm_h, hm_w = heatmap_size_hw(config)
+    return PoseCodec((width, height), (hm_w, hm_h), config.data.sigma, keypoints_of(config),
+                     config.data.use_different_joints_weight)
 
 
 def pipeline_of(config):
@@ -121,166 +138,191 @@ def pipeline_of(config):
         prob_half_body=d.prob_half_body, num_joints_half_body=d.num_joints_half_body))
 
 
-def ensure_synthetic(config):
-    """Generates the synthetic dataset once (skipped when its annotation files exist)."""
-    from hrnet_tf.pose.coco import annotation_path
-    from hrnet_tf.pose.synthetic import make_synthetic_coco
+def data_dir_of(config):
+    """``data.dir``, or for the synthetic demo its default folder ``runs/synthetic/pose``."""
+    from hrnet_tf.data.synthetic import default_root
 
-    root = data_dir_of(config)
-    if not all(os.path.isfile(annotation_path(root, s)) for s in ("train2017", "val2017")):
-        h, w = config.data.synthetic_size
-        print(f"generating the synthetic pose dataset in {root} ...", flush=True)
-        make_synthetic_coco(root, config.data.synthetic_train, config.data.synthetic_val,
-                            (w, h), seed=config.seed)
-    return root
+    if config.data.dir:
+        return config.data.dir
+    if config.data.dataset == "synthetic":
+        return default_root("pose")
+    raise ConfigError(f"data.dir is empty: pass --data-dir DIR (the {config.data.dataset} root)")
+
+
+def _check_size(key, value, multiple):
+    if isinstance(value, list) and len(value) != 2:
+        raise ConfigError(f"{key}={value!r}: expected [height, width] or one int")
+    for name, v in zip(("height", "width"), image_size_hw(value), strict=True):
+        if v <= 0 or v % multiple:
+            raise ConfigError(
+                f"{key}={value!r}: the {name} {v} is not a positive multiple of {multiple} "
+                "(HRNetV1 fuses its branches by upsampling with fixed factors)"
+            )
+
+
+def _check(ok, key, value, expected):
+    if not ok:
+        raise ConfigError(f"{key}={value!r}: {expected}")
 
 
 class PoseTask(Task):
-    """Top-down HRNetV1 pose estimation (COCO layout; synthetic demo)."""
+    """Top-down HRNetV1 pose estimation (COCO, MPII, synthetic demo in the COCO layout)."""
 
     name = "pose"
     config_class = PoseConfig
+    config_dir = "pose"
+    dataset_configs = {
+        "coco": "coco_w32_256x192.yaml",
+        "mpii": "mpii_w32_256x256.yaml",
+        "synthetic": "synthetic_tiny.yaml",
+    }
+    default_dataset = "coco"
 
-    def __init__(self):
-        self._records = {}
-        self._last_stats = None
+    # -- configuration ---------------------------------------------------------------------------
+    def validate(self, config):
+        """Everything the network and the data pipeline cannot take, named by its key."""
+        from hrnet_tf.models.specs import resolve_spec
 
-    # -- command line ---------------------------------------------------------------------------
-    def default_config(self):
-        return SYNTHETIC_CONFIG
-
-    def apply_arguments(self, args, config):
-        if config.data.dataset == "synthetic":
-            ensure_synthetic(config)
-        # Read the training annotations now: a bad path or file gives one line, exit 2.
-        self.records(config, config.data.train_split)
-        return config
+        d, m, t, e = config.data, config.model, config.train, config.eval
+        _check_size("data.image_size", d.image_size, INPUT_MULTIPLE)
+        height, width = image_size_hw(d.image_size)
+        want = [height // OUTPUT_STRIDE, width // OUTPUT_STRIDE]
+        if d.heatmap_size and list(d.heatmap_size) != want:
+            raise ConfigError(
+                f"data.heatmap_size={list(d.heatmap_size)!r} does not fit "
+                f"data.image_size={d.image_size!r}: HRNetV1's heatmaps are the input / 4, {want} "
+                "(or leave heatmap_size empty, [], to derive it)"
+            )
+        _check(d.sigma > 0, "data.sigma", d.sigma, "must be > 0 (heatmap pixels)")
+        keypoints = keypoints_of(config)
+        if d.dataset == "mpii":
+            _check(keypoints.num_joints == 16, "data.keypoints", d.keypoints,
+                   f"MPII has 16 joints, this set has {keypoints.num_joints}")
+        if d.dataset == "synthetic":
+            _check(keypoints.num_joints == 17, "data.keypoints", d.keypoints,
+                   "the synthetic demo draws the 17 COCO joints")
+            _check(d.synthetic_train > 0 and d.synthetic_val > 0, "data.synthetic_train/val",
+                   [d.synthetic_train, d.synthetic_val], "must both be > 0")
+            _check(len(d.synthetic_size) == 2 and min(d.synthetic_size) >= 32,
+                   "data.synthetic_size", d.synthetic_size, "expected [height, width] >= 32")
+        _check(d.scale_factor >= 0, "data.scale_factor", d.scale_factor, "must be >= 0")
+        _check(d.rotation_factor >= 0, "data.rotation_factor", d.rotation_factor, "must be >= 0")
+        _check(d.prob_half_body <= 1, "data.prob_half_body", d.prob_half_body,
+               "must be <= 1 (< 0 switches half-body crops off)")
+        try:
+            resolve_spec(m.width)
+        except ConfigError as error:
+            raise ConfigError(f"model.width: {error}") from None
+        _check(m.final_conv_kernel in (1, 3), "model.final_conv_kernel", m.final_conv_kernel,
+               "must be 1 or 3 (the official FINAL_CONV_KERNEL options)")
+        for key, path in (("model.pretrained", m.pretrained), ("model.weights", m.weights)):
+            _check(not path or os.path.isfile(path), key, path, "file not found")
+        _check(t.batch_size > 0, "train.batch_size", t.batch_size, "must be > 0")
+        _check(e.batch_size >= 0, "eval.batch_size", e.batch_size, "must be >= 0 (0: train's)")
+        _check(e.max_samples >= 0, "eval.max_samples", e.max_samples, "must be >= 0 (0: all)")
+        _check(0 < e.oks_threshold <= 1, "eval.oks_threshold", e.oks_threshold, "must be in (0, 1]")
+        _check(0 <= e.in_vis_threshold < 1, "eval.in_vis_threshold", e.in_vis_threshold,
+               "must be in [0, 1)")
+        data_dir_of(config)
 
     # -- data -----------------------------------------------------------------------------------
-    def records(self, config, split, detections=False):
-        from hrnet_tf.pose.coco import DEFAULT_DETECTIONS, load_coco
-        from hrnet_tf.pose.mpii import load_mpii
-        from hrnet_tf.training.config import DataError
+    def load_data(self, config):
+        """Lists (and checks) the training crops and the evaluation crops with their ground truth;
+        the synthetic demo is generated first. ``DataError`` names what is unusable."""
+        from hrnet_tf.pose.sources import skip_note, without_bad_images
 
+        d = config.data
         root = data_dir_of(config)
-        if config.data.dataset == "synthetic":
-            ensure_synthetic(config)
-        if config.data.dataset == "mpii":
-            key = (root, split, "mpii")
-            if key not in self._records:
-                try:
-                    self._records[key] = load_mpii(root, split, codec_of(config).keypoints)
-                except ValueError as e:
-                    raise DataError(str(e)) from None
-                print(f"{split}: {self._records[key].size} MPII person crops", flush=True)
-            return self._records[key]
-        det_file = None
-        if detections:
-            det_file = config.eval.detection_file or os.path.join(
-                root, "person_detection_results", DEFAULT_DETECTIONS)
-        key = (root, split, det_file)
-        if key not in self._records:
-            codec = codec_of(config)
-            try:
-                records = load_coco(root, split, codec.aspect_ratio, codec.keypoints,
-                                    detection_file=det_file,
-                                    image_threshold=config.eval.image_threshold)
-            except ValueError as e:
-                raise DataError(str(e)) from None
-            from hrnet_tf.pose.coco import format_skipped
+        if d.dataset == "synthetic":
+            from hrnet_tf.pose.synthetic import ensure_synthetic
 
-            note = format_skipped(records.skipped)
-            print(f"{split}: {records.size} person crops"
-                  f"{' from detector boxes' if det_file else ''}" + (f" ({note})" if note else ""),
-                  flush=True)
-            self._records[key] = records
-        return self._records[key]
+            height, width = d.synthetic_size
+            ensure_synthetic(root, d.synthetic_train, d.synthetic_val, (width, height),
+                             seed=config.seed)
+        if d.dataset == "mpii":
+            train, val = self._mpii_records(config, root)
+        else:
+            train, val = self._coco_records(config, root)
+        if config.eval.max_samples:
+            val = val.subset(slice(0, config.eval.max_samples))
+        image_note = None
+        if d.check_files:
+            # Validation images are checked by the evaluation pipeline and skipped there by name.
+            train, image_note = without_bad_images(train, d.train_split)
+        notes = [note for note in (skip_note(train, d.train_split), image_note,
+                                   skip_note(val, d.val_split)) if note]
+        detector = d.dataset != "mpii" and not config.eval.use_gt_bbox
+        print(f"{d.train_split}: {train.size} person crops; {d.val_split}: {val.size} "
+              f"({'detector' if detector else 'ground-truth'} boxes)", flush=True)
+        return TaskData(train=train, val=val, notes=notes, num_train=train.size)
 
-    def train_dataset(self, config, input_context=None, epoch=0):
+    def _coco_records(self, config, root):
+        from hrnet_tf.pose.coco import detection_path, load_coco
+
+        d, e = config.data, config.eval
+        keypoints = keypoints_of(config)
+        ratio = codec_of(config).aspect_ratio
+        train = load_coco(root, d.train_split, ratio, keypoints)
+        detections = None if e.use_gt_bbox else (e.detection_file or detection_path(root))
+        val = load_coco(root, d.val_split, ratio, keypoints, detection_file=detections,
+                        image_threshold=e.image_threshold)
+        return train, val
+
+    def _mpii_records(self, config, root):
+        from hrnet_tf.errors import DataError
+        from hrnet_tf.pose.mpii import load_mpii, read_gt_mat
+
+        d = config.data
+        keypoints = keypoints_of(config)
+        train = load_mpii(root, d.train_split, keypoints)
+        val = load_mpii(root, d.val_split, keypoints)
+        gt = read_gt_mat(val.ground_truth)[0]  # now, not after 210 epochs of training
+        if len(gt) != val.size:
+            raise DataError(f"{val.ground_truth}: {len(gt)} people, but {val.source} lists "
+                            f"{val.size}")
+        return train, val
+
+    def train_dataset(self, config, data, input_context=None, epoch=0):
         parallel = config.data.num_parallel_calls
         return pipeline_of(config).train_dataset(
-            self.records(config, config.data.train_split),
-            per_replica_batch_size(config, input_context), seed=epoch_seed(config, epoch),
-            input_context=input_context, num_parallel_calls=parallel if parallel > 0 else -1)
+            data.train, per_replica_batch_size(config, input_context),
+            seed=epoch_seed(config, epoch), shards=shard_of(input_context),
+            num_parallel_calls=parallel if parallel > 0 else -1)
 
-    def steps_per_epoch(self, config):
-        return self.records(config, config.data.train_split).size // config.train.batch_size
-
-    # -- model and loss -------------------------------------------------------------------------
+    # -- model, loss, evaluation ----------------------------------------------------------------
     def build_model(self, config):
         import hrnet_tf
 
         m = config.model
         height, width = image_size_hw(config.data.image_size)
+        keypoints = keypoints_of(config)
         model = hrnet_tf.HRNetV1(
-            m.width, num_outputs=codec_of(config).num_joints, input_shape=(height, width, 3),
+            m.width, num_outputs=keypoints.num_joints, input_shape=(height, width, 3),
             final_conv_kernel=m.final_conv_kernel, bn_momentum=m.bn_momentum, sync_bn=m.sync_bn)
+        # What predict and the export read the heatmaps with (flip pairs, joint names).
+        model.info.labels = {"keypoints": keypoints.to_config()}
         if m.pretrained:
             hrnet_tf.load_weights(model, m.pretrained, strict=False)
         if m.weights:
             hrnet_tf.load_weights(model, m.weights)
         return model
 
-    def loss(self, targets, outputs, sample_weight=None):
-        import tensorflow as tf
+    def build_criterion(self, config):
+        from hrnet_tf.pose.loss import JointsMSELoss
 
-        from hrnet_tf.pose.loss import joints_mse
+        return JointsMSELoss(use_target_weight=True)
 
-        # plain tensor ops: nothing for autograph to convert (re-reading this file's source
-        # while it is edited under a running job would convert the wrong lines)
-        loss_fn = tf.autograph.experimental.do_not_convert(joints_mse)
-        return loss_fn(targets["heatmaps"], outputs, targets["target_weight"])
-
-    # -- evaluation -----------------------------------------------------------------------------
-    def evaluate(self, model, config, out_dir):
-        from hrnet_tf.pose.evaluate import evaluate_coco
+    def build_evaluator(self, config, data):
+        from hrnet_tf.pose.evaluator import CocoKeypointEvaluator, MpiiEvaluator
 
         e = config.eval
+        common = dict(batch_size=e.batch_size or config.train.batch_size, flip_test=e.flip_test,
+                      shift_heatmap=e.shift_heatmap, post_process=e.post_process)
         if config.data.dataset == "mpii":
-            return self.evaluate_mpii(model, config, out_dir)
-        records = self.records(config, config.data.val_split, detections=not e.use_gt_bbox)
-        if e.max_samples:
-            records = records.subset(slice(0, e.max_samples))
-        stats = evaluate_coco(
-            model, pipeline_of(config), records, out_dir,
-            batch_size=e.batch_size or config.train.batch_size, flip_test=e.flip_test,
-            shift_heatmap=e.shift_heatmap, post_process=e.post_process,
-            in_vis_threshold=e.in_vis_threshold, oks_threshold=e.oks_threshold)
-        self._last_stats = stats
-        print("COCO keypoints: " + "  ".join(f"{k} {v:.3f}" for k, v in stats.items()),
-              flush=True)
-        return stats
-
-    def evaluate_mpii(self, model, config, out_dir):
-        """Official MPII validation: flip test, decoding, PCKh against annot/gt_<split>.mat."""
-        import json
-
-        from hrnet_tf.pose.evaluate import predict_heatmaps
-        from hrnet_tf.pose.mpii import pckh
-
-        e = config.eval
-        pipeline = pipeline_of(config)
-        records = self.records(config, config.data.val_split)
-        heatmaps = predict_heatmaps(
-            model, pipeline.eval_dataset(records, e.batch_size or config.train.batch_size),
-            pipeline.codec, e.flip_test, e.shift_heatmap)
-        keypoints = pipeline.codec.decode(heatmaps, records.centers, records.scales,
-                                          e.post_process)
-        os.makedirs(out_dir, exist_ok=True)
-        with open(os.path.join(out_dir, "mpii_predictions.json"), "w") as f:
-            json.dump(np.round(keypoints, 2).tolist(), f)
-        gt_file = os.path.join(data_dir_of(config), "annot", f"gt_{config.data.val_split}.mat")
-        stats = pckh(keypoints[..., :2], gt_file)
-        self._last_stats = stats
-        print("MPII PCKh: " + "  ".join(f"{k} {v:.2f}" for k, v in stats.items()), flush=True)
-        return stats
-
-    def on_run_end(self):
-        if self._last_stats is None:
-            return []
-        if "AP" not in self._last_stats:
-            return [f"PCKh@0.5 mean {self._last_stats['Mean']:.2f} (MPII)"]
-        return [f"AP {self._last_stats['AP']:.4f} (COCO keypoints, pycocotools)"]
+            return MpiiEvaluator(pipeline_of(config), data.val, **common)
+        return CocoKeypointEvaluator(pipeline_of(config), data.val, **common,
+                                     in_vis_threshold=e.in_vis_threshold,
+                                     oks_threshold=e.oks_threshold)
 
 
-__all__ = ["PoseConfig", "PoseTask", "codec_of", "pipeline_of"]
+__all__ = ["PoseConfig", "PoseTask", "codec_of", "keypoints_of", "pipeline_of"]

@@ -104,6 +104,15 @@ def flip_back(output_flipped, matched_parts):
     return output_flipped
 
 
+def flip_test_average(output, output_flipped, matched_parts, shift_heatmap=True):
+    """NCHW official flip test (``lib/core/function.py validate``): flip_back, the one-pixel shift,
+    the average."""
+    back = flip_back(output_flipped, matched_parts)
+    if shift_heatmap:
+        back[:, :, :, 1:] = back.copy()[:, :, :, 0:-1]
+    return (output + back) * 0.5
+
+
 def xywh2cs(x, y, w, h, aspect_ratio):
     center = np.array([x + w * 0.5, y + h * 0.5])
     if w > aspect_ratio * h:

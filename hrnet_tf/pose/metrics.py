@@ -1,12 +1,16 @@
-"""COCO keypoint evaluation as the official code does it (``lib/dataset/coco.py evaluate``).
+"""Pose metrics, as the official code computes them: COCO keypoint AP and MPII PCKh.
 
-Predictions (image keypoints with per-joint maxvals) are rescored (box score x mean maxval of the
-joints above ``in_vis_threshold``), filtered per image with greedy OKS-NMS (``oks_threshold`` 0.9),
-written as a COCO results json and scored by pycocotools ``COCOeval(..., "keypoints")``.
+COCO (``lib/dataset/coco.py evaluate``, ``lib/nms/nms.py``): predictions (image keypoints with
+per-joint maxvals) are rescored (box score x mean maxval of the joints above
+``in_vis_threshold``), filtered per image with greedy OKS-NMS (``oks_threshold`` 0.9), written as a
+COCO results json and scored by pycocotools ``COCOeval(..., "keypoints")``: the ten stats
+:data:`STAT_NAMES`.
 
-    >>> stats = coco_keypoint_eval(records.annotation_file, results_json)   # doctest: +SKIP
-    >>> stats["AP"]                                                          # doctest: +SKIP
-    0.744
+MPII (``lib/dataset/mpii.py evaluate``): PCKh with 0.6 x the head-box diagonal, pelvis and thorax
+excluded from the means, 1-based predictions (``preds + 1``).
+
+    >>> rescore(np.array([[[0, 0, 0.9], [0, 0, 0.1]]]), [0.5]).tolist()
+    [0.45]
 """
 
 import contextlib
@@ -18,14 +22,15 @@ from collections import defaultdict
 import numpy as np
 
 from hrnet_tf.data.affine import PIXEL_STD
+from hrnet_tf.pose.coco import open_coco
 from hrnet_tf.pose.keypoints import COCO
 
 STAT_NAMES = ("AP", "AP50", "AP75", "APM", "APL", "AR", "AR50", "AR75", "ARM", "ARL")
 
 
 def oks_overlaps(keypoints, others, area, other_areas, sigmas):
-    """Official ``oks_iou`` (lib/nms/nms.py): OKS of one prediction [J, 3] against others
-    [M, J, 3], with the mean of the two areas as the object scale. Returns [M]."""
+    """Official ``oks_iou``: OKS of one prediction [J, 3] against others [M, J, 3], with the mean
+    of the two areas as the object scale. Returns [M]."""
     variances = (np.asarray(sigmas) * 2) ** 2
     dx = others[..., 0] - keypoints[None, :, 0]
     dy = others[..., 1] - keypoints[None, :, 1]
@@ -107,8 +112,6 @@ def coco_keypoint_eval(annotation_file_or_api, results, sigmas=None, verbose=Fal
     from pycocotools.coco import COCO as CocoApi
     from pycocotools.cocoeval import COCOeval
 
-    from hrnet_tf.pose.coco import open_coco
-
     api = annotation_file_or_api
     if not isinstance(api, CocoApi):
         api = open_coco(api)
@@ -132,46 +135,58 @@ def coco_keypoint_eval(annotation_file_or_api, results, sigmas=None, verbose=Fal
     return {name: float(v) for name, v in zip(STAT_NAMES, evaluator.stats, strict=True)}
 
 
-def predict_heatmaps(model, dataset, codec, flip_test=True, shift_heatmap=True):
-    """Runs ``model`` over a dataset of normalised crops; with ``flip_test`` averages in the
-    flipped-back output of the mirrored crops (official ``TEST.FLIP_TEST``). Returns NHWC."""
-    import tensorflow as tf
-
-    @tf.function(reduce_retracing=True)
-    def forward(images):
-        outputs = model(images, training=False)
-        if flip_test:
-            return outputs, model(tf.reverse(images, axis=[2]), training=False)
-        return outputs, outputs
-
-    chunks = []
-    for images in dataset:
-        outputs, flipped = forward(images)
-        outputs = outputs.numpy()
-        if flip_test:
-            outputs = codec.flip_average(outputs, flipped.numpy(), shift_heatmap)
-        chunks.append(outputs.astype(np.float32))
-    if not chunks:
-        h, w = codec.heatmap_size[1], codec.heatmap_size[0]
-        return np.zeros((0, h, w, codec.num_joints), np.float32)
-    return np.concatenate(chunks)
+HEAD_SIZE_FACTOR = 0.6  # official SC_BIAS
+MPII_GROUPS = {  # name -> (left, right) joint ids of MPII_JOINT_NAMES
+    "Shoulder": (13, 12), "Elbow": (14, 11), "Wrist": (15, 10), "Hip": (3, 2), "Knee": (4, 1),
+    "Ankle": (5, 0),
+}
+HEAD = 9
 
 
-def evaluate_coco(model, pipeline, records, out_dir, batch_size=32, flip_test=True,
-                  shift_heatmap=True, post_process=True, in_vis_threshold=0.2,
-                  oks_threshold=0.9, use_nms=True, verbose=False):
-    """The official top-down evaluation of ``model`` on ``records`` (GT or detector boxes).
+def pckh(predictions, gt_joints, joint_missing, head_boxes, threshold=0.5):
+    """PCKh per joint group, as the official code computes it.
 
-    Writes ``out_dir/keypoints_results.json`` and returns the ten COCO stats.
-
-    >>> records = load_coco(root, "val2017", 0.75)                 # doctest: +SKIP
-    >>> evaluate_coco(model, pipeline, records, "out")["AP"]       # doctest: +SKIP
+    Args:
+      predictions: [N, 16, 2] 0-based image coordinates (our decoder's output).
+      gt_joints: [N, 16, 2] 1-based ground truth (``pos_gt_src`` transposed).
+      joint_missing: [N, 16] 1 where the joint is not annotated (or the person not predicted).
+      head_boxes: [N, 2, 2] head box corners ((x1, y1), (x2, y2)).
+    Returns:
+      {"Head", "Shoulder", "Elbow", "Wrist", "Hip", "Knee", "Ankle", "Mean", "Mean@0.1"} in %
+      (the means exclude pelvis and thorax and weight joints by their annotated counts).
     """
-    codec = pipeline.codec
-    heatmaps = predict_heatmaps(model, pipeline.eval_dataset(records, batch_size), codec,
-                                flip_test, shift_heatmap)
-    keypoints = codec.decode(heatmaps, records.centers, records.scales, post_process)
-    results = select_results(keypoints, records.image_ids, records.scores, records.scales,
-                             codec.keypoints, in_vis_threshold, oks_threshold, use_nms)
-    write_results(results, os.path.join(out_dir, "keypoints_results.json"))
-    return coco_keypoint_eval(records.annotation_file, results, codec.keypoints.sigmas, verbose)
+    predictions = np.asarray(predictions, np.float64) + 1.0  # compare in 1-based coordinates
+    visible = 1 - np.asarray(joint_missing, np.float64)
+    errors = np.linalg.norm(predictions - np.asarray(gt_joints, np.float64), axis=2)
+    head = np.asarray(head_boxes, np.float64)
+    head_size = np.linalg.norm(head[:, 1] - head[:, 0], axis=1) * HEAD_SIZE_FACTOR
+    scaled = errors / head_size[:, None]
+    counts = visible.sum(axis=0)  # per joint
+
+    def pck_at(t):
+        hits = ((scaled <= t) * visible).sum(axis=0)
+        return 100.0 * hits / np.maximum(counts, 1)
+
+    per_joint = pck_at(threshold)
+    used = np.ones(len(counts), bool)
+    used[6:8] = False  # pelvis and thorax are not scored
+    ratio = np.where(used, counts, 0) / max(counts[used].sum(), 1)
+    out = {"Head": float(per_joint[HEAD])}
+    for name, (left, right) in MPII_GROUPS.items():
+        out[name] = float(0.5 * (per_joint[left] + per_joint[right]))
+    out["Mean"] = float((per_joint * ratio).sum())
+    # the official "Mean@0.1" reads row 11 of arange(0, 0.51, 0.01), i.e. threshold 0.11
+    out["Mean@0.1"] = float((pck_at(np.arange(0, 0.5 + 0.01, 0.01)[11]) * ratio).sum())
+    return out
+
+
+__all__ = [
+    "STAT_NAMES",
+    "coco_keypoint_eval",
+    "oks_nms",
+    "oks_overlaps",
+    "pckh",
+    "rescore",
+    "select_results",
+    "write_results",
+]
