@@ -28,6 +28,11 @@ def _main(argv):
     parser.add_argument("dst", help="output: NAME.weights.h5 (weights) or NAME.keras (whole model)")
     add_model_arguments(parser)
     parser.add_argument(
+        "--layout",
+        default="official",
+        help="key names of the checkpoint: official (default), timm, mmpose, mmpose1, mmseg_fcn, mmdet",
+    )
+    parser.add_argument(
         "--non-strict",
         action="store_true",
         help="load the matching tensors and list the rest instead of failing",
@@ -36,10 +41,12 @@ def _main(argv):
     if not args.dst.endswith((".weights.h5", ".keras")):
         parser.error(f"dst must end with .weights.h5 or .keras, got {args.dst!r}")
 
-    from hrnet_tf.convert.checkpoints import normalize_keys, read_state_dict
+    from hrnet_tf.convert.checkpoints import read_state_dict
+    from hrnet_tf.convert.layouts import to_official
     from hrnet_tf.convert.torch_weights import WeightConversionError, load_torch_state_dict
 
-    state = normalize_keys(read_state_dict(args.src))  # a bad file fails before the slow build
+    # A bad file or layout fails before the slow build.
+    state = to_official(read_state_dict(args.src), args.layout)
     model = model_from_args(args)
     try:
         report = load_torch_state_dict(model, state, strict=not args.non_strict)
