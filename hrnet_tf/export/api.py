@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from hrnet_tf.data.images import center_crop, resize_to_cover
 from hrnet_tf.export import report as reports
 from hrnet_tf.export.fold_bn import fold_batch_norm
-from hrnet_tf.export.saved_model import export_saved_model, resize_and_center_crop
+from hrnet_tf.export.saved_model import export_saved_model
 from hrnet_tf.export.signatures import check_signature, signature_of
 from hrnet_tf.export.tasks import (
     check_task,
@@ -50,7 +51,7 @@ def load_image_dir(directory, size, limit=MAX_CALIBRATION_IMAGES):
         except tf.errors.InvalidArgumentError:
             skipped.append(str(path))
             continue
-        crop = resize_and_center_crop(image[None], size, fraction=1.0)[0]
+        crop = center_crop(resize_to_cover(image, *size), *size)
         images.append(np.clip(np.round(crop.numpy()), 0, 255).astype(np.uint8))
     if not images:
         raise ValueError(f"--representative-data: none of the {len(files)} images in {directory} "

@@ -111,31 +111,6 @@ def test_segmentation_signature_returns_labels_at_odd_input_size(tmp_path):
     assert np.mean(labels == want) >= 0.99
 
 
-def test_classification_signature_returns_probabilities(tmp_path):
-    # A small classifier head keeps this test fast; the signature code is what is tested.
-    model = hrnet_tf.HRNetClassifier("tiny", num_classes=7, input_shape=(32, 32, 3))
-    model, _ = calibrated(model, (32, 32))
-    out = tmp_path / "cls"
-    report = export_model(model, out, "saved_model", verbose=False)
-    assert report["task"] == "classification"
-    assert report["accuracy"]["relative_error"] <= 1e-4
-    loaded = tf.saved_model.load(str(out))
-    # 32 / 0.875 = 36.6: a 37x37 image is centre-cropped without resizing much.
-    image = _odd_image(37, 37)[None]
-    got = loaded.signatures["classify"](images=tf.constant(image))
-    probabilities = got["probabilities"].numpy()
-    assert probabilities.shape == (1, 7)
-    np.testing.assert_allclose(probabilities.sum(), 1.0, rtol=1e-5)
-    assert int(got["classes"].numpy()[0]) == int(probabilities.argmax())
-    # Reference: the 32x32 centre crop fed to the Keras model, softmax in NumPy.
-    crop = image[:, 2:34, 2:34].astype(np.float32)
-    resized = tf.image.resize(image.astype(np.float32), (37, 37), antialias=True).numpy()
-    crop = resized[:, 2:34, 2:34]
-    logits = np.asarray(model(normalize_uint8(crop), training=False), np.float64)
-    want = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
-    np.testing.assert_allclose(probabilities, want, rtol=1e-3, atol=1e-5)
-
-
 def test_pose_signature_needs_fixed_input_size(tmp_path):
     model = hrnet_tf.HRNetV1("tiny", input_shape=(None, None, 3), upsample_method="bilinear")
     with pytest.raises(ValueError, match="fixed input size"):
