@@ -24,8 +24,8 @@ STEPS_PER_EPOCH = 8  # 32 images, batch 4
 def _command(data, out):
     return [sys.executable, str(REPO / "train" / "classify.py"), "--data-dir", str(data),
             "--out", str(out), "--set", "model.width=tiny", "model.num_classes=2",
-            "model.head=pooled", "data.image_size=32", "train.batch_size=4", "train.epochs=3",
-            "train.lr=0.02", "train.lr_steps=[2]", "train.checkpoint_every_steps=3",
+            "model.head=pooled", "data.image_size=32", "train.batch_size=4", "train.epochs=2",
+            "train.lr=0.02", "train.lr_steps=[1]", "train.checkpoint_every_steps=3",
             "train.deterministic=true"]
 
 
