@@ -28,10 +28,11 @@ def _tf_images_per_second(width, size, batch, steps, warmup, jit):
 
     from hrnet_tf.classification import ClassificationConfig, ClassificationTask
     from hrnet_tf.training.config import load_config
+    from hrnet_tf.training.task import TaskData
     from hrnet_tf.training.trainer import Trainer
 
     class RandomImages(ClassificationTask):
-        def train_dataset(self, config, input_context=None, epoch=0):
+        def train_dataset(self, config, data, input_context=None, epoch=0):
             rng = np.random.default_rng(0)
             images = rng.normal(size=(batch, size, size, 3)).astype(np.float32)
             labels = rng.integers(0, 1000, batch).astype(np.int32)
@@ -49,6 +50,7 @@ def _tf_images_per_second(width, size, batch, steps, warmup, jit):
     )
     messages = []
     trainer = Trainer(RandomImages(), config, tempfile.mkdtemp(), log=messages.append)
+    trainer.data = TaskData(num_train=batch)  # the in-memory images stand in for a dataset
     trainer._build(steps_per_epoch=1000)
     step = trainer._make_step(batch)
     if jit and not trainer.jit_compiled:

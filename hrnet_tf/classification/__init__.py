@@ -1,9 +1,15 @@
-"""ImageNet classification with HRNet-Wxx-C on the shared training engine.
+"""ImageNet classification with HRNet-Wxx-C, in the shape of every task package.
 
-    from hrnet_tf.classification import ClassificationTask
-    from hrnet_tf.training.cli import main
-    main(ClassificationTask(), ["--config", "configs/classification/w18.yaml",
-                                "--data-dir", "/data/imagenet"])
+* ``sources``: the folder layout and TFRecord shards on disk (listing, counted skips);
+* ``synthetic``: the generated demo set;
+* ``pipeline``: the official train and eval transforms in tf.data, stateless;
+* ``codec``: logits -> probabilities / top-k, and the uint8 ``classify`` serving function;
+* ``loss``, ``metrics``, ``evaluator``: cross-entropy, top-k accuracy, the evaluation;
+* ``task``: the config and :class:`ClassificationTask`; ``predict``: the command.
+
+    python train/classify.py                                  # the demo
+    python train/classify.py --data-dir /data/imagenet         # the official W18-C recipe
+    python -m hrnet_tf.classification.predict cat.jpg --weights runs/classify/w18/model.keras
 """
 
 from hrnet_tf.classification.task import (
@@ -11,9 +17,6 @@ from hrnet_tf.classification.task import (
     ClassificationDataConfig,
     ClassificationModelConfig,
     ClassificationTask,
-    cross_entropy,
-    evaluate_classifier,
-    topk_correct,
 )
 
 __all__ = [
@@ -21,7 +24,4 @@ __all__ = [
     "ClassificationDataConfig",
     "ClassificationModelConfig",
     "ClassificationTask",
-    "cross_entropy",
-    "evaluate_classifier",
-    "topk_correct",
 ]

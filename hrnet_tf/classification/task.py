@@ -1,29 +1,44 @@
-"""ImageNet classification with HRNet-Wxx-C: config, task, evaluation (top-1 / top-5).
+"""ImageNet classification with HRNet-Wxx-C: the config and the Task.
 
-Defaults are the official recipe (HRNet-Image-Classification ``cls_hrnet_w*_sgd_lr5e-2_wd1e-4_
-bs32_x100.yaml``): SGD with Nesterov momentum 0.9, lr 0.05, weight decay 1e-4 (L2 on the
-gradient), global batch 128, 100 epochs, x0.1 at epochs 30/60/90, cross-entropy.
+Defaults are the official recipe (HRNet-Image-Classification ``experiments/cls_hrnet_w*_sgd_lr5e-2_
+wd1e-4_bs32_x100.yaml`` and ``tools/train.py``): SGD with Nesterov momentum 0.9, lr 0.05, weight
+decay 1e-4 (L2 on the gradient), global batch 128, 100 epochs, x0.1 at epochs 30/60/90,
+cross-entropy.
 
-    python train/classify.py --config configs/classification/w18.yaml --data-dir /data/imagenet
+    python train/classify.py                         # the demo: tiny HRNet, generated data
+    python train/classify.py --data-dir /data/imagenet          # the official W18-C recipe
+    python train/classify.py --config configs/classification/w32.yaml --data-dir /data/imagenet
+
+    >>> from hrnet_tf.training.config import load_config
+    >>> task = ClassificationTask()
+    >>> config = load_config(task.config_file("synthetic"), ClassificationConfig)
+    >>> task.validate(config)
+    >>> config.data.dataset, config.model.width
+    ('synthetic', 'tiny')
 """
 
-import math
 import os
 from dataclasses import dataclass, field
 from typing import Literal
 
-import numpy as np
-
+from hrnet_tf.classification import pipeline
+from hrnet_tf.classification.sources import (
+    TFRecordSplit,
+    class_folders,
+    list_image_folder,
+    scan_tfrecords,
+    tfrecord_files,
+)
+from hrnet_tf.errors import ConfigError, DataError
 from hrnet_tf.training.config import (
     Config,
     DataConfig,
-    DataError,
     EvalConfig,
     ModelConfig,
     TrainConfig,
     image_size_hw,
 )
-from hrnet_tf.training.task import Task, epoch_seed, per_replica_batch_size
+from hrnet_tf.training.task import Task, TaskData, epoch_seed, per_replica_batch_size, shard_of
 
 
 @dataclass
@@ -40,18 +55,20 @@ class ClassificationModelConfig(ModelConfig):
 
 @dataclass
 class ClassificationDataConfig(DataConfig):
-    format: Literal["folder", "tfrecord", "synthetic"] = "folder"
+    # "imagenet": an ImageNet-style dataset in data.dir (any number of classes); "synthetic": the
+    # generated demo set (written to data.dir, default runs/synthetic/classification).
+    dataset: Literal["imagenet", "synthetic"] = "imagenet"
+    format: Literal["folder", "tfrecord"] = "folder"
     train_split: str = "train"
     val_split: str = "val"
     train_pattern: str = "train-*"  # TFRecord shards
     val_pattern: str = "validation-*"
     label_offset: int = 0  # subtracted from TFRecord labels (1 for 1..1000 shards)
     num_train_examples: int = 0  # TFRecord: 0 = count the records once
-    crop_scale: list[float] = field(default_factory=lambda: [0.08, 1.0])
-    crop_ratio: list[float] = field(default_factory=lambda: [3 / 4, 4 / 3])
-    eval_crop_fraction: float = 0.875  # resize to 224 / 0.875 = 256, centre-crop 224
+    crop_scale: list[float] = field(default_factory=lambda: list(pipeline.CROP_SCALE))
+    crop_ratio: list[float] = field(default_factory=lambda: list(pipeline.CROP_RATIO))
+    eval_crop_fraction: float = pipeline.EVAL_CROP_FRACTION  # 224 / 0.875 = 256, crop 224
     check_files: bool = True  # check magic bytes and end markers while listing
-    # format "synthetic": a generated folder dataset (written to data.dir, or runs/.synthetic)
     synthetic_classes: int = 4
     synthetic_train_per_class: int = 40
     synthetic_val_per_class: int = 10
@@ -65,261 +82,201 @@ class ClassificationConfig(Config):
     eval: EvalConfig = field(default_factory=EvalConfig)
 
 
-def cross_entropy(labels, logits):
-    """Per-example softmax cross-entropy of integer labels (PyTorch ``CrossEntropyLoss``)."""
-    import tensorflow as tf
+def data_root(data_config):
+    """The dataset folder of ``config.data``: the generated demo set, or ``data.dir`` checked."""
+    d = data_config
+    if d.dataset == "synthetic":
+        from hrnet_tf.classification.synthetic import ensure_synthetic
 
-    return tf.nn.sparse_softmax_cross_entropy_with_logits(
-        labels=tf.cast(tf.reshape(labels, [-1]), tf.int32), logits=tf.cast(logits, tf.float32)
-    )
+        return ensure_synthetic(d)
+    if not d.dir:
+        raise DataError("no data directory: pass --data-dir DIR or set data.dir")
+    if not os.path.isdir(d.dir):
+        raise DataError(f"data directory not found: {d.dir}")
+    return d.dir
 
 
-def topk_correct(labels, logits, k):
-    """1.0 where the label is among the ``k`` highest logits (ties count as correct)."""
-    import tensorflow as tf
+def class_names(config):
+    """The class names a model of ``config`` is trained with: the training split's folder names
+    (synthetic: generated names; TFRecords or no data yet: [])."""
+    d = config.data
+    if d.dataset == "synthetic":
+        from hrnet_tf.classification.synthetic import class_name
 
-    labels = tf.cast(tf.reshape(labels, [-1]), tf.int32)
-    k = min(k, int(logits.shape[-1]))
-    return tf.cast(tf.math.in_top_k(labels, tf.cast(logits, tf.float32), k), tf.float32)
+        return [class_name(i) for i in range(d.synthetic_classes)]
+    train_dir = os.path.join(d.dir, d.train_split)
+    if d.format != "folder" or not d.dir or not os.path.isdir(train_dir):
+        return []
+    return class_folders(train_dir)
+
+
+def pooled_classifier(width, num_classes, input_shape, *, bn_momentum=0.9, sync_bn=False,
+                      name=None):
+    """The unofficial light classifier: the HRNetV2 concatenation (all branches at stride 4),
+    global average pool, linear. An ``HRNetModel`` that knows it is a classifier."""
+    import keras
+
+    from hrnet_tf.models import HRNetV2
+    from hrnet_tf.models.model import HRNetModel
+    from hrnet_tf.models.specs import spec_name
+
+    trunk = HRNetV2(width, num_classes=None, input_shape=input_shape, upsample_method="nearest",
+                    bn_momentum=bn_momentum, sync_bn=sync_bn)
+    x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(trunk.output)
+    logits = keras.layers.Dense(num_classes, name="classifier")(x)
+    info = trunk.info.replace(task="classification", architecture="HRNetV2-pooled",
+                              output_stride=None)
+    return HRNetModel(trunk.inputs, logits, info=info,
+                      name=name or f"hrnet_{spec_name(width)}_pooled_c")
+
+
+def _check_range(key, values, low, high):
+    ok = len(values) == 2 and low < values[0] <= values[1] <= high
+    if not ok:
+        raise ConfigError(f"{key}={values!r}: expected [min, max] with {low} < min <= max <= {high}")
 
 
 class ClassificationTask(Task):
-    """HRNet-Wxx-C on an ImageNet-style dataset (folder layout, TFRecords or synthetic)."""
+    """HRNet-Wxx-C on an ImageNet-style dataset (folder layout or TFRecords) or the demo set."""
 
     name = "classify"
     config_class = ClassificationConfig
+    config_dir = "classification"
+    dataset_configs = {"imagenet": "w18.yaml", "synthetic": "tiny_synthetic.yaml"}
+    default_dataset = "imagenet"
 
-    def __init__(self):
-        self._train_listing = None
-        self._val_listing = None
-        self._tfrecord_scan = None
-        self._reports = {}
+    # -- configuration ---------------------------------------------------------------------------
+    def validate(self, config):
+        from hrnet_tf.models.specs import resolve_spec
 
-    # -- command line ---------------------------------------------------------------------------
-    def default_overrides(self):
-        """No ``--config``: a quick synthetic demo with the tiny network."""
-        return [
-            "model.width=tiny",
-            "model.num_classes=4",
-            "data.format=synthetic",
-            "data.image_size=32",
-            "train.batch_size=16",
-            "train.epochs=3",
-            "train.lr=0.05",
-            "train.lr_steps=[2]",
-            "train.checkpoint_every_steps=20",
-        ]
+        m, d, t = config.model, config.data, config.train
+        try:
+            resolve_spec(m.width)
+        except ConfigError as e:
+            raise ConfigError(f"model.width: {e}") from None
+        h, w = image_size_hw(d.image_size)
+        if h < 32 or w < 32 or h % 32 or w % 32:
+            raise ConfigError(
+                f"data.image_size={d.image_size!r}: height and width must be multiples of 32 "
+                "(HRNet-Wxx-C fuses its branches by nearest upsampling with fixed factors), "
+                "e.g. 224"
+            )
+        if m.num_classes < 1:
+            raise ConfigError(f"model.num_classes={m.num_classes}: must be at least 1")
+        if d.dataset == "synthetic":
+            for key in ("synthetic_classes", "synthetic_train_per_class", "synthetic_val_per_class"):
+                if getattr(d, key) < 1:
+                    raise ConfigError(f"data.{key}={getattr(d, key)}: must be at least 1")
+            if m.num_classes < d.synthetic_classes:
+                raise ConfigError(
+                    f"model.num_classes={m.num_classes} is smaller than "
+                    f"data.synthetic_classes={d.synthetic_classes}"
+                )
+        _check_range("data.crop_scale", d.crop_scale, 0.0, 1.0)
+        _check_range("data.crop_ratio", d.crop_ratio, 0.0, float("inf"))
+        if not 0.0 < d.eval_crop_fraction <= 1.0:
+            raise ConfigError(
+                f"data.eval_crop_fraction={d.eval_crop_fraction}: must be in (0, 1] (0.875: "
+                "resize to 256, crop 224)"
+            )
+        if t.batch_size < 1 or config.eval.batch_size < 0:
+            raise ConfigError(
+                f"train.batch_size={t.batch_size} must be >= 1 and eval.batch_size="
+                f"{config.eval.batch_size} >= 0"
+            )
 
     # -- data -----------------------------------------------------------------------------------
-    def _data_dir(self, config):
-        d = config.data
-        if d.format == "synthetic":
-            from hrnet_tf.data.synthetic_classification import write_image_folder
-
-            root = d.dir or os.path.join("runs", ".synthetic_classification")
-            ours = os.path.exists(os.path.join(root, ".done"))
-            if os.path.isdir(root) and os.listdir(root) and not ours:
+    def load_data(self, config):
+        d, num_classes = config.data, config.model.num_classes
+        root = data_root(d)
+        if d.dataset == "synthetic" or d.format == "folder":
+            train = list_image_folder(os.path.join(root, d.train_split), check_files=d.check_files)
+            if len(train.class_names) > num_classes:
                 raise DataError(
-                    f"data.format=synthetic would write into {root}, which holds other files; "
-                    "use data.format=folder to read it, or an empty data.dir"
+                    f"{train.root}: {len(train.class_names)} class folders but model.num_classes="
+                    f"{num_classes}"
                 )
-            return write_image_folder(
-                root, d.synthetic_classes, d.synthetic_train_per_class, d.synthetic_val_per_class
+            val = list_image_folder(
+                os.path.join(root, d.val_split), train.class_names, check_files=d.check_files
             )
-        if not d.dir:
-            raise DataError("no data directory: pass --data-dir DIR or set data.dir")
-        if not os.path.isdir(d.dir):
-            raise DataError(f"data directory not found: {d.dir}")
-        return d.dir
-
-    def _listing(self, config, split):
-        from hrnet_tf.data.imagenet import list_image_folder
-
-        if split == "train":
-            if self._train_listing is None:
-                root = os.path.join(self._data_dir(config), config.data.train_split)
-                self._train_listing = list_image_folder(root, check_files=config.data.check_files)
-                self._note(self._train_listing)
-            return self._train_listing
-        if self._val_listing is None:
-            train = self._listing(config, "train")
-            root = os.path.join(self._data_dir(config), config.data.val_split)
-            self._val_listing = list_image_folder(
-                root, train.class_names, check_files=config.data.check_files
-            )
-            self._note(self._val_listing)
-        return self._val_listing
-
-    def _note(self, listing):
-        line = listing.report()
-        if line:
-            self._reports[listing.root] = line
-
-    def _check_classes(self, config, num_found):
-        if num_found > config.model.num_classes:
-            raise DataError(
-                f"{self._data_dir(config)}: {num_found} classes found but model.num_classes="
-                f"{config.model.num_classes}"
-            )
-
-    def _tfrecords(self, config, split):
-        from hrnet_tf.data.imagenet import tfrecord_files
-
-        pattern = config.data.train_pattern if split == "train" else config.data.val_pattern
-        return tfrecord_files(self._data_dir(config), pattern)
-
-    def steps_per_epoch(self, config):
-        if config.data.format == "tfrecord":
-            count = config.data.num_train_examples
-            if not count:
-                from hrnet_tf.data.imagenet import scan_tfrecords
-
-                files = self._tfrecords(config, "train")
-                count, bad, first = scan_tfrecords(files, config.data.label_offset)
-                count -= bad
-                if bad:
-                    self._reports["tfrecord-train"] = (
-                        f"{config.data.dir}: skipped {bad} of {count + bad} records that are not "
-                        f"complete images: {'; '.join(first)}"
-                    )
+            notes = [line for line in (train.report(), val.report()) if line]
+            return TaskData(train=train, val=val, notes=notes, num_train=len(train))
+        if d.num_train_examples:
+            files = tfrecord_files(root, d.train_pattern)
+            train = TFRecordSplit(root=root, files=files, num_examples=d.num_train_examples)
         else:
-            listing = self._listing(config, "train")
-            self._check_classes(config, len(listing.class_names))
-            count = len(listing.paths)
-        return count // config.train.batch_size
+            train = scan_tfrecords(root, d.train_pattern, d.label_offset, num_classes)
+        # Bad validation records are reported by name by the evaluation itself.
+        val = scan_tfrecords(root, d.val_pattern, d.label_offset, num_classes)
+        notes = [line for line in (train.report(),) if line]
+        return TaskData(train=train, val=val, notes=notes, num_train=len(train))
 
-    def train_dataset(self, config, input_context=None, epoch=0):
-        from hrnet_tf.data import imagenet
-
+    def train_dataset(self, config, data, input_context=None, epoch=0):
         d = config.data
         common = {
             "batch_size": per_replica_batch_size(config, input_context),
             "image_size": image_size_hw(d.image_size),
             "seed": epoch_seed(config, epoch),
-            "input_context": input_context,
+            "shard": shard_of(input_context),
             "scale": tuple(d.crop_scale),
             "ratio": tuple(d.crop_ratio),
             "num_parallel_calls": d.num_parallel_calls,
         }
-        if d.format == "tfrecord":
-            return imagenet.tfrecord_train_dataset(
-                self._tfrecords(config, "train"),
-                label_offset=d.label_offset,
-                shuffle_buffer=d.shuffle_buffer,
-                **common,
+        if isinstance(data.train, TFRecordSplit):
+            return pipeline.tfrecord_train_dataset(
+                data.train, num_classes=config.model.num_classes, label_offset=d.label_offset,
+                shuffle_buffer=d.shuffle_buffer, **common,
             )
-        listing = self._listing(config, "train")
-        return imagenet.folder_train_dataset(listing.paths, listing.labels, **common)
+        return pipeline.folder_train_dataset(data.train, **common)
 
-    def eval_dataset(self, config):
-        from hrnet_tf.data import imagenet
-
-        d = config.data
-        batch = config.eval.batch_size or config.train.batch_size
-        size = image_size_hw(d.image_size)
-        if d.format == "tfrecord":
-            return imagenet.tfrecord_eval_dataset(
-                self._tfrecords(config, "val"), batch, size, d.label_offset, d.eval_crop_fraction
-            )
-        listing = self._listing(config, "val")
-        return imagenet.folder_eval_dataset(
-            listing.paths, listing.labels, batch, size, d.eval_crop_fraction
-        )
-
-    # -- model and loss -------------------------------------------------------------------------
+    # -- model, loss, evaluation ----------------------------------------------------------------
     def build_model(self, config):
         from hrnet_tf.models import HRNetClassifier
 
-        h, w = image_size_hw(config.data.image_size)
-        m = config.model
+        m, d = config.model, config.data
+        h, w = image_size_hw(d.image_size)
         if m.head == "pooled":
-            return pooled_classifier(config)
-        return HRNetClassifier(
-            m.width,
-            num_classes=m.num_classes,
-            input_shape=(h, w, 3),
-            head_conv_bias=m.head_conv_bias,
-            bn_momentum=m.bn_momentum,
-            sync_bn=m.sync_bn,
-            weights=m.weights or None,
+            from hrnet_tf.convert.checkpoints import load_weights
+
+            model = pooled_classifier(m.width, m.num_classes, (h, w, 3),
+                                      bn_momentum=m.bn_momentum, sync_bn=m.sync_bn)
+            if m.weights:
+                load_weights(model, m.weights)
+        else:
+            model = HRNetClassifier(
+                m.width,
+                num_classes=m.num_classes,
+                input_shape=(h, w, 3),
+                head_conv_bias=m.head_conv_bias,
+                bn_momentum=m.bn_momentum,
+                sync_bn=m.sync_bn,
+                weights=m.weights or None,
+            )
+        model.info = model.info.replace(labels={
+            "dataset": d.dataset,
+            "class_names": class_names(config),
+            "eval_crop_fraction": d.eval_crop_fraction,
+        })
+        return model
+
+    def build_criterion(self, config):
+        from hrnet_tf.classification.loss import CrossEntropy
+
+        return CrossEntropy()
+
+    def build_evaluator(self, config, data):
+        from hrnet_tf.classification.evaluator import ClassificationEvaluator
+
+        d = config.data
+        return ClassificationEvaluator(
+            data.val,
+            image_size=image_size_hw(d.image_size),
+            batch_size=config.eval.batch_size or config.train.batch_size,
+            num_classes=config.model.num_classes,
+            crop_fraction=d.eval_crop_fraction,
+            label_offset=d.label_offset,
+            num_parallel_calls=d.num_parallel_calls,
         )
-
-    def loss(self, targets, outputs, sample_weight=None):
-        per_example = cross_entropy(targets, outputs)
-        if sample_weight is not None:
-            per_example = per_example * sample_weight
-        return per_example
-
-    def train_metrics(self, targets, outputs, sample_weight=None):
-        return {"top1": topk_correct(targets, outputs, 1)}
-
-    # -- evaluation -----------------------------------------------------------------------------
-    def evaluate(self, model, config, out_dir):
-        metrics = evaluate_classifier(model, self.eval_dataset(config))
-        if config.data.format != "tfrecord":
-            # Files that pass the header/end-marker check but fail in the decoder are dropped by
-            # the pipeline; count them here so that they are reported, not silently missing.
-            listing = self._listing(config, "val")
-            undecodable = len(listing.paths) - int(metrics["examples"])
-            if undecodable > 0:
-                metrics["undecodable"] = undecodable
-                self._reports["val_undecodable"] = (
-                    f"{listing.root}: {undecodable} image(s) could not be decoded and are left out "
-                    "of top1/top5"
-                )
-        return metrics
-
-    def on_run_end(self):
-        return list(self._reports.values())
-
-
-def pooled_classifier(config):
-    """HRNetV2 features (all branches at stride 4, concatenated), global average pool, linear."""
-    import keras
-
-    from hrnet_tf.models import HRNetV2
-
-    m = config.model
-    h, w = image_size_hw(config.data.image_size)
-    trunk = HRNetV2(
-        m.width,
-        num_classes=None,
-        input_shape=(h, w, 3),
-        bn_momentum=m.bn_momentum,
-        sync_bn=m.sync_bn,
-    )
-    x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(trunk.output)
-    logits = keras.layers.Dense(m.num_classes, name="classifier")(x)
-    model = keras.Model(trunk.input, logits, name=f"{trunk.name}_pooled_cls")
-    if m.weights:
-        model.load_weights(m.weights)
-    return model
-
-
-def evaluate_classifier(model, dataset):
-    """Top-1 / top-5 accuracy (fractions) and the example count over ``dataset``.
-
-    >>> # metrics = evaluate_classifier(model, task.eval_dataset(config))
-    """
-    import tensorflow as tf
-
-    @tf.function
-    def predict(images):
-        return tf.cast(model(images, training=False), tf.float32)
-
-    correct1 = correct5 = total = 0
-    for images, labels in dataset:
-        logits = predict(images)
-        correct1 += float(tf.reduce_sum(topk_correct(labels, logits, 1)))
-        correct5 += float(tf.reduce_sum(topk_correct(labels, logits, 5)))
-        total += int(labels.shape[0])
-    if total == 0:
-        return {"top1": math.nan, "top5": math.nan, "examples": 0}
-    return {
-        "top1": correct1 / total,
-        "top5": correct5 / total,
-        "examples": float(np.float64(total)),
-    }
 
 
 __all__ = [
@@ -327,7 +284,7 @@ __all__ = [
     "ClassificationDataConfig",
     "ClassificationModelConfig",
     "ClassificationTask",
-    "cross_entropy",
-    "evaluate_classifier",
-    "topk_correct",
+    "class_names",
+    "data_root",
+    "pooled_classifier",
 ]

@@ -265,3 +265,25 @@ __all__ = [
     "resize_shorter_side",
     "write_jpeg",
 ]
+
+
+def resize_to_cover(image, height, width):
+    """The smallest resize (aspect kept) after which the image covers ``height`` x ``width``:
+    the limiting side becomes exactly its target, the other ``floor(target * other / limiting)``,
+    as torchvision ``Resize(int)`` does for a square target. Bilinear, antialiased like PIL; any
+    leading shape ``[..., H, W, C]``.
+
+    >>> resize_to_cover(tf.zeros([300, 500, 3]), 256, 256).shape
+    TensorShape([256, 426, 3])
+    """
+    shape = tf.shape(image)
+    h, w = tf.cast(shape[-3], tf.float64), tf.cast(shape[-2], tf.float64)
+    target_h, target_w = tf.constant(height, tf.float64), tf.constant(width, tf.float64)
+    by_height = target_h / h >= target_w / w
+    new_h = tf.where(by_height, target_h, tf.maximum(tf.floor(target_w * h / w), target_h))
+    new_w = tf.where(by_height, tf.maximum(tf.floor(target_h * w / h), target_w), target_w)
+    new_hw = tf.cast(tf.stack([new_h, new_w]), tf.int32)
+    return tf.image.resize(image, new_hw, method="bilinear", antialias=True)
+
+
+__all__ += ["resize_to_cover"]

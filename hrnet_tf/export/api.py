@@ -57,11 +57,7 @@ def export_input_size(model, fmt, task, input_size=None):
 def _cover_and_center_crop(image, size):
     """uint8 [H, W, 3] resized (aspect kept, antialiased) to cover ``size`` = (h, w), centre crop."""
     height, width = size
-    shape = tf.cast(tf.shape(image)[:2], tf.float32)
-    zoom = tf.maximum(height / shape[0], width / shape[1])
-    resized_hw = tf.maximum(tf.cast(tf.round(shape * zoom), tf.int32), [height, width])
-    resized = tf.image.resize(tf.cast(image, tf.float32), resized_hw, antialias=True)
-    crop = image_io.center_crop(resized, height, width)
+    crop = image_io.center_crop(image_io.resize_to_cover(image, height, width), height, width)
     return np.clip(np.round(crop.numpy()), 0, 255).astype(np.uint8)
 
 

@@ -8,7 +8,8 @@ Signatures (``loaded.signatures[NAME]``; the task's signature is also ``serving_
 * segmentation, ``segment``: ``images`` uint8 [B, H, W, 3] -> ``labels`` int32 [B, H, W] at the
   input size (logits resized bilinearly to the image, then argmax, as the official test);
 * classification, ``classify``: ``images`` uint8 [B, H, W, 3] -> ``probabilities`` [B, C] and
-  ``classes`` int32 [B] (official validation crop: resize to input / 0.875, centre crop);
+  ``classes`` int32 [B] (the classification evaluation transform: shorter side to input / 0.875,
+  centre crop; :func:`hrnet_tf.classification.codec.classify`);
 * every task, ``raw``: ``image`` float32 [B, h, w, 3], ImageNet-normalized RGB -> ``output``, the
   network's own output (a dict of levels for HRNetV2p).
 """
@@ -16,40 +17,13 @@ Signatures (``loaded.signatures[NAME]``; the task's signature is also ``serving_
 import keras
 import tensorflow as tf
 
-from hrnet_tf.export.tasks import model_input_size, normalize_uint8
+from hrnet_tf.export.tasks import model_input_size
 
-# The official classification validation resize: shorter side 256 for a 224 crop.
-CENTER_CROP_FRACTION = 0.875
 
 def _run(model, x):
     return model(x, training=False)
 
 
-def resize_and_center_crop(images, size, fraction=CENTER_CROP_FRACTION):
-    """Resizes so the image covers size / fraction, then crops the centre ``size`` = (h, w).
-
-    Example:
-        >>> resize_and_center_crop(tf.zeros([1, 300, 500, 3]), (224, 224)).shape
-        TensorShape([1, 224, 224, 3])
-    """
-    height, width = size
-    shape = tf.cast(tf.shape(images)[1:3], tf.float32)
-    zoom = tf.maximum(height / fraction / shape[0], width / fraction / shape[1])
-    resized_hw = tf.cast(tf.round(shape * zoom), tf.int32)
-    resized_hw = tf.maximum(resized_hw, tf.constant([height, width]))
-    resized = tf.image.resize(tf.cast(images, tf.float32), resized_hw, antialias=True)
-    top = (resized_hw[0] - height) // 2
-    left = (resized_hw[1] - width) // 2
-    return resized[:, top : top + height, left : left + width, :]
-
-
-def classify_images(model, images):
-    """uint8 [B, H, W, 3] -> softmax probabilities [B, C], in TF ops."""
-    in_h, in_w = model_input_size(model)
-    # A model without a fixed input size (global pooling) classifies the whole image.
-    crops = images if in_h is None or in_w is None else resize_and_center_crop(images, (in_h, in_w))
-    logits = _run(model, normalize_uint8(crops))
-    return tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1)
 
 
 def build_archive(model, task, raw_input_size=None):

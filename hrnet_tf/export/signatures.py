@@ -96,11 +96,10 @@ def _segment_function(model, images):
 
 
 def _classify_function(model, images):
-    from hrnet_tf.export.saved_model import classify_images
+    # The evaluation transform of the classification pipeline, applied in graph.
+    from hrnet_tf.classification.codec import classify
 
-    probabilities = classify_images(model, images)
-    return {"probabilities": probabilities,
-            "classes": tf.argmax(probabilities, axis=-1, output_type=tf.int32)}
+    return classify(model, images)
 
 
 _IMAGES = (tf.TensorSpec([None, None, None, 3], tf.uint8, name="images"),)

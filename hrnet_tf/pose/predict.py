@@ -143,8 +143,8 @@ def _keypoint_set(name, where):
 def load_pose_model(args):
     """(model, keypoint set) for the command's ``--weights`` and network options."""
     import hrnet_tf
-    from hrnet_tf.models.cli_args import parse_width
     from hrnet_tf.models import load_or_build
+    from hrnet_tf.models.cli_args import parse_width
 
     if args.weights.endswith(".keras"):
         given = [flag for flag, value in (("--width", args.width),
