@@ -8,6 +8,12 @@ x = hrnet_tf.preprocess_input(rgb_uint8_images)
 
 __version__ = "0.1.0"
 
+import os  # noqa: E402
+
+# TensorFlow's C++ start-up lines (CUDA probing, CPU features) would otherwise precede every
+# command's output and its one-line errors; set TF_CPP_MIN_LOG_LEVEL yourself to see them.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
 from hrnet_tf.data.normalization import preprocess_input  # noqa: E402
 from hrnet_tf.models import (  # noqa: E402
     WIDTHS,

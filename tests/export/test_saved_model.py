@@ -9,5 +9,5 @@ from hrnet_tf.export import export_model
 
 def test_pose_signature_needs_fixed_input_size(tmp_path):
     model = hrnet_tf.HRNetV1("tiny", input_shape=(None, None, 3), upsample_method="bilinear")
-    with pytest.raises(ValueError, match="the keypoints signature needs a model with a fixed input size"):
+    with pytest.raises(hrnet_tf.errors.ConfigError, match="accepts any image size, but the keypoints signature needs a fixed input size"):
         export_model(model, tmp_path / "p", "saved_model", verbose=False)
