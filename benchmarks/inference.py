@@ -39,6 +39,7 @@ import numpy as np  # noqa: E402
 
 # name: (constructor, width, input (h, w), outputs)
 MODELS = {
+    "cls_w18s1": ("HRNetClassifier", "18-small-v1", (128, 128), 1000),
     "pose_w18s1": ("HRNetV1", "18-small-v1", (256, 192), 17),
     "pose_w18s2": ("HRNetV1", "18-small-v2", (256, 192), 17),
     "pose_w32": ("HRNetV1", 32, (256, 192), 17),

@@ -26,6 +26,7 @@ from hrnet_tf.models import (  # noqa: E402
     ModelInfo,
     StageSpec,
     from_preset,
+    inference_model,
     load_model,
     load_weights,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "StageSpec",
     "__version__",
     "from_preset",
+    "inference_model",
     "load_model",
     "load_weights",
     "preprocess_input",

@@ -71,9 +71,18 @@ class SkipReport:
         return [f"{self.what}: skipped {len(self.skipped)} sample(s): {shown}{more}"]
 
 
-def forward_function(model):
-    """``x -> model(x, training=False)`` as one traced TensorFlow function (float32 outputs)."""
+def forward_function(model, fold_batch_norm=True):
+    """``x -> model(x, training=False)`` as one traced TensorFlow function (float32 outputs).
+
+    ``fold_batch_norm`` runs :func:`hrnet_tf.models.inference_model` first (BatchNorm folded into
+    the convolutions: the same outputs, faster); every evaluation and predict command uses it.
+    """
     import tensorflow as tf
+
+    if fold_batch_norm:
+        from hrnet_tf.models.fold_bn import inference_model
+
+        model = inference_model(model)
 
     @tf.function(reduce_retracing=True)
     def forward(x):

@@ -7,9 +7,9 @@ Every export checks itself against the Keras model and writes ``NAME.report.json
 """
 
 from hrnet_tf.export.api import FORMATS, export_model, load_image_dir, report_path
-from hrnet_tf.export.fold_bn import count_batch_norms, fold_batch_norm
 from hrnet_tf.export.tasks import TASKS, calibrate_batch_norm, detect_task, normalize_uint8
 from hrnet_tf.export.tflite import QUANTIZE_MODES
+from hrnet_tf.models.fold_bn import count_batch_norms, fold_batch_norm
 
 __all__ = [
     "FORMATS",

@@ -10,7 +10,6 @@ import tensorflow as tf
 from hrnet_tf.data import images as image_io
 from hrnet_tf.errors import ConfigError, DataError
 from hrnet_tf.export import report as reports
-from hrnet_tf.export.fold_bn import fold_batch_norm
 from hrnet_tf.export.saved_model import export_saved_model
 from hrnet_tf.export.signatures import check_signature, signature_of
 from hrnet_tf.export.tasks import (
@@ -22,6 +21,7 @@ from hrnet_tf.export.tasks import (
     with_static_input,
 )
 from hrnet_tf.export.tflite import QUANTIZE_MODES, convert_to_tflite, custom_ops, operator_codes
+from hrnet_tf.models.fold_bn import fold_batch_norm
 
 FORMATS = ("saved_model", "tflite", "onnx")
 # Images used for the accuracy check when none are given; int8 calibration uses up to 200.

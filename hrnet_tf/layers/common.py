@@ -19,6 +19,8 @@ import warnings
 import keras
 from keras import layers
 
+from hrnet_tf.layers.batch_norm import BatchNorm
+
 BN_EPSILON = 1e-5
 
 
@@ -40,7 +42,7 @@ def batch_norm(name, momentum=0.9, synchronized=False):
             stacklevel=2,
         )
         synchronized = False
-    return layers.BatchNormalization(
+    return BatchNorm(
         axis=-1, momentum=momentum, epsilon=BN_EPSILON, synchronized=synchronized, name=name
     )
 

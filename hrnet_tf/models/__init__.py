@@ -1,5 +1,6 @@
 """HRNet models: stage specifications, the trunk, heads, the public constructors and HRNetModel."""
 
+from hrnet_tf.models.fold_bn import count_batch_norms, fold_batch_norm, inference_model
 from hrnet_tf.models.hrnet import (
     MODEL_KINDS,
     HRNetClassifier,
@@ -28,8 +29,11 @@ __all__ = [
     "ModelInfo",
     "StageSpec",
     "build_model",
+    "count_batch_norms",
+    "fold_batch_norm",
     "feature_extractor",
     "from_preset",
+    "inference_model",
     "load_model",
     "load_or_build",
     "load_weights",

@@ -187,3 +187,25 @@ def count_batch_norms(model):
         isinstance(layer, keras.layers.BatchNormalization)
         for layer in model._flatten_layers(include_self=False, recursive=True)
     )
+
+
+def inference_model(model):
+    """The fastest equivalent of ``model`` for inference: BatchNorm folded into the convolutions.
+
+    What evaluation and the predict commands run (through
+    :func:`hrnet_tf.evaluation.forward_function`); call it yourself for serving in Python. Folding
+    takes a few seconds for the large networks and removes one pass over every feature map (1.05x
+    to 1.65x faster on CPU, ``benchmarks/README.md``); outputs equal ``model(x, training=False)`` to
+    float32 rounding. A model without BatchNorm, or one that is not a functional Keras model (a
+    subclassed test double), is returned as it is. The result cannot be trained.
+
+    Example:
+        >>> import hrnet_tf
+        >>> model = hrnet_tf.HRNetV1("tiny", input_shape=(64, 64, 3))
+        >>> count_batch_norms(hrnet_tf.inference_model(model))
+        0
+    """
+    functional = isinstance(model, keras.Model) and hasattr(model, "_operations")
+    if not functional or count_batch_norms(model) == 0:
+        return model
+    return fold_batch_norm(model)

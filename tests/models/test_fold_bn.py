@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import hrnet_tf
-from hrnet_tf.export import count_batch_norms, fold_batch_norm
-from hrnet_tf.export.fold_bn import folded_conv_weights
+from hrnet_tf.models import count_batch_norms, fold_batch_norm, inference_model
+from hrnet_tf.models.fold_bn import folded_conv_weights
 from tests.helpers import randomize_batch_norm
 
 
@@ -65,3 +65,31 @@ def test_folding_keeps_dict_outputs_of_hrnetv2p():
     for level, want in before.items():
         want = np.asarray(want)
         assert np.abs(np.asarray(after[level]) - want).max() <= 1e-5 * np.abs(want).max()
+
+
+def test_evaluation_runs_the_folded_model():
+    """forward_function (every evaluate and predict command) folds; the outputs do not change."""
+    from hrnet_tf.evaluation import forward_function
+
+    model = hrnet_tf.HRNetV1("tiny", input_shape=(32, 32, 3))
+    randomize_batch_norm(model)
+    x = np.random.default_rng(5).normal(size=(2, 32, 32, 3)).astype("float32")
+    forward = forward_function(model)
+    ops = {op.type for op in forward.get_concrete_function(x).graph.get_operations()}
+    assert not any("BatchNorm" in op for op in ops)
+    np.testing.assert_allclose(forward(x), model(x, training=False), rtol=1e-4, atol=1e-5)
+    unfolded = forward_function(model, fold_batch_norm=False)
+    unfolded_ops = {op.type for op in unfolded.get_concrete_function(x).graph.get_operations()}
+    assert any("BatchNorm" in op for op in unfolded_ops)
+
+
+def test_inference_model_returns_models_it_cannot_fold_unchanged():
+    class Subclassed(keras.Model):
+        def call(self, x):
+            return x
+
+    subclassed = Subclassed()
+    assert inference_model(subclassed) is subclassed
+    inputs = keras.Input((4,))
+    dense = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    assert inference_model(dense) is dense
