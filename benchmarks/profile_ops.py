@@ -48,11 +48,14 @@ def _training_step(model):
     """Forward + backward in training mode with every weight a constant (no variable updates)."""
     import tensorflow as tf
 
-    trainable = [tf.constant(v.numpy()) for v in model.trainable_variables]
-    non_trainable = [tf.constant(v.numpy()) for v in model.non_trainable_variables]
+    trainable_values = [v.numpy() for v in model.trainable_variables]
+    non_trainable_values = [v.numpy() for v in model.non_trainable_variables]
 
     @tf.function
     def step(x):
+        # made inside the function: Const nodes (eager tensors would be captured as placeholders)
+        trainable = [tf.constant(v) for v in trainable_values]
+        non_trainable = [tf.constant(v) for v in non_trainable_values]
         with tf.GradientTape() as tape:
             tape.watch(trainable)
             outputs, new_statistics = model.stateless_call(trainable, non_trainable, x,

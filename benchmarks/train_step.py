@@ -34,6 +34,8 @@ import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# As train/*.py run: oneDNN kernels (TF_ENABLE_ONEDNN_OPTS=0 measures TensorFlow's default on AMD).
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 # PyTorch's OpenMP threads spin-wait by default and stall badly on a shared, loaded CPU.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -293,6 +295,7 @@ def main(argv=None):
     import tensorflow as tf
 
     results = {"command": " ".join(["python benchmarks/train_step.py", *(argv or sys.argv[1:])]),
+               "TF_ENABLE_ONEDNN_OPTS": os.environ["TF_ENABLE_ONEDNN_OPTS"],
                "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
                "tensorflow": tf.__version__, "cases": {}}
     for case in cases:

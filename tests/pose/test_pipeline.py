@@ -37,7 +37,8 @@ def test_crops_and_targets_match_official(coco_mini, rotation, flip):
             read_image(str(records.image_paths[i])), records.joints[i], records.visible[i],
             records.centers[i], scale, rotation, flip)
         pixels = denormalize(ours).numpy()
-        # cv2 interpolates uint8 in fixed point (1/32 px, 2^-10 weights): within one grey level
+        # the training warp is cv2.warpAffine itself, with the matrix in float32 and the flip folded
+        # into it (the official code mirrors the pixels first): within one grey level
         assert np.abs(pixels - crop).max() < 1.01
         assert np.abs(pixels - crop).mean() < 0.05, np.abs(pixels - crop).mean()
         np.testing.assert_allclose(targets["target_weight"].numpy(), weights)
@@ -120,3 +121,35 @@ def test_a_truncated_training_image_stops_with_its_name(coco_copy):
         for _ in pipeline.train_dataset(records, 2, seed=0):
             pass
     assert sample_problem(error.value) == f"{bad}: {BAD_IMAGE}"
+
+
+def test_training_samples_decode_only_their_window_with_the_same_pixels(coco_mini, tmp_path):
+    """train_sample decodes the window the crop reads (decode_and_crop_jpeg); the sample equals
+    crop_sample on the whole decoded image for random crops, flips, rotations, crops reaching past
+    the image and one entirely outside it, and for a PNG (decoded whole, then cropped)."""
+    records = load_coco(coco_mini, "val2017", 0.75)
+    png = tmp_path / "person.png"
+    cv2.imwrite(str(png), cv2.imread(str(records.image_paths[0])))
+    pipeline = PosePipeline(PoseCodec((96, 128), sigma=2.0, keypoints=COCO))
+    cases = [(i, records.image_paths[i], seed, None) for i in range(6) for seed in range(3)]
+    cases += [(0, str(png), 0, None), (1, records.image_paths[1], 0, (-5000.0, -5000.0))]
+    for i, path, seed, far_center in cases:
+        record = {"image_path": tf.constant(str(path)), "joints": records.joints[i],
+                  "visible": records.visible[i], "center": records.centers[i],
+                  "scale": records.scales[i]}
+        if far_center is not None:
+            record["center"] = np.array(far_center, np.float32)
+        draws = pipeline.draw_augmentation(record, tf.constant([seed, 2 * i], tf.int64))
+        window_image, window_targets = pipeline.train_sample(record, tf.constant([seed, 2 * i],
+                                                                                 tf.int64))
+        whole_image, whole_targets = pipeline.crop_sample(
+            read_image(str(path)), record["joints"], record["visible"], *draws)
+        difference = np.abs(denormalize(window_image).numpy() - denormalize(whole_image).numpy())
+        # the window shifts the warp's coordinates by whole pixels: float rounding (a grey level
+        # in about one pixel of a thousand) at most
+        assert difference.max() < 1.01 and difference.mean() < 5e-3, (path, seed)
+        np.testing.assert_array_equal(window_targets["heatmaps"], whole_targets["heatmaps"])
+        np.testing.assert_array_equal(window_targets["target_weight"],
+                                      whole_targets["target_weight"])
+        if far_center is not None:
+            assert denormalize(whole_image).numpy().max() < 0.5  # nothing of the image in it
