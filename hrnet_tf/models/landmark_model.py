@@ -10,12 +10,14 @@ conv to the landmarks: :class:`hrnet_tf.models.heads.SegmentationHead` under the
 :mod:`hrnet_tf.convert.layouts`). Only ``info`` differs from a segmenter: task ``"landmarks"`` and
 ``labels`` naming the landmark set.
 
-    >>> model = landmark_model("tiny", num_landmarks=68, input_shape=(64, 64, 3))
+    >>> from hrnet_tf.models.hrnet import HRNetV2Landmarks
+    >>> model = HRNetV2Landmarks("18-small-v1", num_landmarks=68, input_shape=(64, 64, 3))
     >>> model.info.task, model.info.labels["landmarks"], model.output.shape
     ('landmarks', '300w', (None, 16, 16, 68))
-"""
 
-from hrnet_tf.errors import ConfigError
+The constructor, :func:`hrnet_tf.models.hrnet.HRNetV2Landmarks`, lives beside the other
+constructors (``CONSTRUCTORS``); this module holds what it records.
+"""
 
 # The official experiments' landmark counts (experiments/*/face_alignment_*_hrnet_w18.yaml
 # MODEL.NUM_JOINTS); lib/core/evaluation.py compute_nme tells the datasets apart by this count.
@@ -25,34 +27,6 @@ OFFICIAL_LANDMARKS = {"wflw": 98, "300w": 68, "cofw": 29, "aflw": 19}
 def dataset_of_count(num_landmarks):
     """The official dataset with ``num_landmarks`` points (98 -> "wflw"), or None."""
     return next((name for name, n in OFFICIAL_LANDMARKS.items() if n == num_landmarks), None)
-
-
-def landmark_model(width=18, num_landmarks=98, input_shape=(256, 256, 3), *, weights=None,
-                   landmarks=None, name=None, bn_momentum=0.99, sync_bn=False,
-                   final_conv_kernel=1, upsample_method="bilinear"):
-    """HRNetV2 with ``num_landmarks`` heatmaps and ``info.task == "landmarks"``.
-
-    Args:
-      width: 18 for the official models (or any HRNet width / stage specification).
-      num_landmarks: heatmap channels (98 WFLW, 68 300W, 29 COFW, 19 AFLW).
-      input_shape: (height, width, 3); the official crop is 256x256 (heatmaps 64x64).
-      weights: None, a ``.weights.h5``, an official ``HR18-*.pth`` (head renamed on the fly) or a
-        preset name.
-      landmarks: what ``info.labels["landmarks"]`` records (a set name or its config dict);
-        default: the official dataset of ``num_landmarks``, else ``{"num_points": N}``.
-    """
-    from hrnet_tf.models.hrnet import HRNetV2, load_weights
-
-    if not isinstance(num_landmarks, int) or num_landmarks <= 0:
-        raise ConfigError(f"num_landmarks must be a positive int, got {num_landmarks!r}")
-    model = HRNetV2(width, num_classes=num_landmarks, input_shape=tuple(input_shape),
-                    name=name or f"hrnet_v2_landmarks_{num_landmarks}",
-                    upsample_method=upsample_method, final_conv_kernel=final_conv_kernel,
-                    bn_momentum=bn_momentum, sync_bn=sync_bn)
-    mark_landmark_model(model, landmarks)
-    if weights is not None:
-        load_weights(model, weights)
-    return model
 
 
 def mark_landmark_model(model, landmarks=None):
@@ -68,4 +42,4 @@ def mark_landmark_model(model, landmarks=None):
     return model
 
 
-__all__ = ["OFFICIAL_LANDMARKS", "dataset_of_count", "landmark_model", "mark_landmark_model"]
+__all__ = ["OFFICIAL_LANDMARKS", "dataset_of_count", "mark_landmark_model"]
