@@ -188,7 +188,7 @@ def csv_keys(csv_path, num_points, box_size=False):
             if len(row) != head + 2 * num_points:
                 raise DataError(f"{csv_path}:{line}: {len(row)} columns, expected "
                                 f"{head + 2 * num_points}")
-            center = _floats(row[head - 3: head - 1], csv_path, line)
+            center = _floats(row[head - 2: head], csv_path, line)
             keys.add((row[0].strip(), round(center[0], 2), round(center[1], 2)))
     return keys
 
