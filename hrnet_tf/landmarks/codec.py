@@ -125,15 +125,19 @@ def face_box_to_center_scale(boxes):
 
 
 # -- decoding pieces -----------------------------------------------------------------------------
-def argmax_1based(heatmaps):
-    """Official ``get_preds`` on NHWC heatmaps: ([N, L, 2] 1-based x, y of the maximum, zeroed
-    where the maximum is <= 0; [N, L] maxima)."""
+def _flat_argmax(heatmaps):
+    """(row-major index [N, L] of each map's maximum, maxima [N, L], map width) of NHWC maps."""
     heatmaps = tf.convert_to_tensor(heatmaps, tf.float32)
     shape = tf.shape(heatmaps)
     n, h, w, c = shape[0], shape[1], shape[2], shape[3]
     flat = tf.reshape(tf.transpose(heatmaps, [0, 3, 1, 2]), [n, c, h * w])
-    index = tf.argmax(flat, axis=2, output_type=tf.int32)
-    maxima = tf.reduce_max(flat, axis=2)
+    return tf.argmax(flat, axis=2, output_type=tf.int32), tf.reduce_max(flat, axis=2), w
+
+
+def argmax_1based(heatmaps):
+    """Official ``get_preds`` on NHWC heatmaps: ([N, L, 2] 1-based x, y of the maximum, zeroed
+    where the maximum is <= 0; [N, L] maxima)."""
+    index, maxima, w = _flat_argmax(heatmaps)
     coords = tf.cast(tf.stack([index % w + 1, index // w + 1], axis=-1), tf.float64)
     return coords * tf.cast(maxima > 0.0, tf.float64)[..., None], maxima
 
@@ -187,9 +191,7 @@ def dark_coordinates(heatmaps, kernel_size):
     heatmaps = tf.convert_to_tensor(heatmaps, tf.float32)
     shape = tf.shape(heatmaps)
     n, h, w, c = shape[0], shape[1], shape[2], shape[3]
-    flat = tf.reshape(tf.transpose(heatmaps, [0, 3, 1, 2]), [n, c, h * w])
-    index = tf.argmax(flat, axis=2, output_type=tf.int32)
-    maxima = tf.reduce_max(flat, axis=2)
+    index, maxima, _ = _flat_argmax(heatmaps)
     valid = maxima > 0.0
     px = tf.where(valid, index % w, 0)
     py = tf.where(valid, index // w, 0)

@@ -48,3 +48,16 @@ def test_official_counts_name_their_sets():
     assert model.info.labels["landmarks"] == "cofw" and model.output.shape == (None, 16, 16, 29)
     with pytest.raises(hrnet_tf.errors.ConfigError, match="num_landmarks"):
         hrnet_tf.HRNetV2Landmarks("tiny", num_landmarks=0)
+
+
+def test_convert_builds_the_face_model():
+    from hrnet_tf.cli import ArgumentParser
+    from hrnet_tf.models.cli_args import add_model_arguments, model_from_args
+
+    parser = ArgumentParser()
+    add_model_arguments(parser)
+    args = parser.parse_args(["--model", "landmarks", "--width", "tiny", "--num-classes", "19",
+                              "--input-size", "64x64"])
+    model = model_from_args(args)
+    assert model.info.task == "landmarks" and model.info.labels["landmarks"] == "aflw"
+    assert model.output.shape == (None, 16, 16, 19)
