@@ -33,7 +33,7 @@ centre is. hrnet_tf/testing/landmarks_reference.py re-derives every formula loop
     >>> codec = LandmarkCodec(image_size=64, heatmap_size=16, sigma=1.5)
     >>> center, scale = face_box_to_center_scale(tf.constant([[10.0, 20.0, 40.0, 30.0]]))
     >>> center.numpy().tolist(), scale.numpy().tolist()
-    [[30.0, 35.0]], [0.2]
+    ([[30.0, 35.0]], [0.2])
     >>> heatmaps = codec.encode(tf.constant([[30.0, 35.0]], tf.float64),
     ...                         codec.heatmap_matrix(center[0], codec.padded(scale[0])))
     >>> heatmaps.shape
@@ -116,12 +116,15 @@ def transform_pixel(points, matrix, invert=False):
 
 
 def face_box_to_center_scale(boxes):
-    """Face boxes [..., 4] (x, y, w, h) -> centres [..., 2] and scales [...] = max(w, h) / 200
-    (before the 1.25 padding), the convention of the official CSVs and of
+    """Face boxes [..., 4] (x, y, w, h) -> centres [..., 2] (float32, as the official
+    ``torch.Tensor`` centre) and scales [...] = max(w, h) / 200 (float64, before the 1.25
+    padding), the convention of the official CSVs and of
     :func:`hrnet_tf.landmarks.sources.landmark_box_center_scale`."""
-    boxes = tf.cast(tf.convert_to_tensor(boxes), tf.float32)
-    x, y, w, h = tf.unstack(boxes, 4, axis=-1)
-    return tf.stack([x + w * 0.5, y + h * 0.5], -1), tf.maximum(w, h) * (1.0 / affine.PIXEL_STD)
+    boxes = tf.convert_to_tensor(boxes)
+    x, y, w, h = tf.unstack(tf.cast(boxes, tf.float32), 4, axis=-1)
+    w64, h64 = tf.unstack(tf.cast(boxes, tf.float64)[..., 2:], 2, axis=-1)
+    return (tf.stack([x + w * 0.5, y + h * 0.5], -1),
+            tf.maximum(w64, h64) * (1.0 / affine.PIXEL_STD))
 
 
 # -- decoding pieces -----------------------------------------------------------------------------

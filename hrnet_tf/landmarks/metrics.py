@@ -13,7 +13,7 @@
 
     >>> e = np.array([0.02, 0.05, 0.09, 0.2])
     >>> summary(e)["FR_0.08"], summary(e)["FR_0.10"], round(auc(e, 0.1), 4)
-    (0.5, 0.25, 0.46)
+    (0.5, 0.25, 0.35)
 """
 
 import numpy as np

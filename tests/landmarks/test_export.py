@@ -5,6 +5,7 @@ import os
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 import hrnet_tf
@@ -21,6 +22,7 @@ from hrnet_tf.landmarks.sources import read_official_csv
 from hrnet_tf.landmarks.synthetic import IMAGE_DIR, SYNTHETIC_SET, TEST_CSV
 
 
+@pytest.mark.slow
 def test_landmarks_signature_equals_the_evaluation_and_predict_paths(synthetic_faces, tmp_path):
     keras.utils.set_random_seed(0)
     model = hrnet_tf.HRNetV2Landmarks("tiny", num_landmarks=10, input_shape=(64, 64, 3),

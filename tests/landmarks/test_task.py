@@ -62,9 +62,9 @@ def test_demo_end_to_end_beats_the_mean_shape(tmp_path, capsys):
     from hrnet_tf.landmarks.synthetic import ensure_synthetic
 
     out, faces = tmp_path / "out", tmp_path / "faces"
-    ensure_synthetic(str(faces), 320, 40, 128, seed=0)  # what the run below asks for
+    ensure_synthetic(str(faces), 192, 40, 128, seed=0)  # what the run below asks for
     os.remove(faces / "images" / "test" / "00003.png")  # one test image gone: a counted skip
-    args = ["--out", str(out), "--set", f"data.dir={faces}", "data.synthetic_train=320",
+    args = ["--out", str(out), "--set", f"data.dir={faces}", "data.synthetic_train=192",
             "data.synthetic_test=40", "train.epochs=6", "train.lr_steps=[5.0]",
             "eval.batch_size=40"]
     assert train("landmarks", args) == 0
