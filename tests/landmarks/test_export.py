@@ -52,3 +52,12 @@ def test_landmarks_signature_equals_the_evaluation_and_predict_paths(synthetic_f
     np.testing.assert_allclose(points, evaluator.points, atol=1e-3)
     np.testing.assert_allclose(served["scores"].numpy(), scores, rtol=1e-4, atol=1e-6)
     assert np.ptp(points[0, :, 0]) > 0  # not a vacuous agreement: the points differ
+
+
+def test_the_export_command_takes_the_landmarks_task():
+    from hrnet_tf.export.tasks import check_task
+
+    model = hrnet_tf.HRNetV2Landmarks("tiny", num_landmarks=19, input_shape=(64, 64, 3))
+    # python -m hrnet_tf.export checks --task auto, then export_model checks what it gave
+    assert check_task(check_task("auto", model), model) == "landmarks"
+    assert check_task("raw", model) == "raw"
