@@ -128,3 +128,28 @@ def test_cofw_mat_images_are_written_and_points_read(tmp_path):
     scipy.io.savemat(str(tmp_path / "bad.mat"), {"IsT": images, "phisT": phis[:, :40]})
     with pytest.raises(DataError, match=r"bad\.mat: phisT has shape \(2, 40\)"):
         sources.read_cofw_mat(str(tmp_path / "bad.mat"), train=False)
+
+
+def test_cofw_mat_v73_hdf5_as_matlab_stores_it(tmp_path):
+    """The released COFW_*_color.mat are Matlab v7.3 (HDF5): column-major arrays (h5py sees them
+    transposed) and a cell array of images as object references."""
+    import h5py
+
+    rng = np.random.default_rng(3)
+    images = [rng.integers(0, 255, (30, 40, 3), dtype=np.uint8),
+              rng.integers(0, 255, (20, 25), dtype=np.uint8)]
+    phis = np.concatenate([rng.uniform(2, 18, (2, 58)), np.zeros((2, 29))], axis=1)
+    path = str(tmp_path / "COFW_train_color.mat")
+    with h5py.File(path, "w") as f:
+        refs = []
+        for i, image in enumerate(images):
+            refs.append(f.create_dataset(f"#refs#/{i}", data=image.T).ref)
+        f.create_dataset("IsTr", data=np.array(refs, dtype=h5py.ref_dtype).reshape(1, -1))
+        f.create_dataset("phisTr", data=phis.T)
+    records = sources.read_cofw_mat(path, train=True)
+    assert records.size == 2
+    np.testing.assert_allclose(records.points[1], phis[1, :58].reshape(2, -1).T)
+    from hrnet_tf.data.images import read_image_numpy
+
+    np.testing.assert_array_equal(read_image_numpy(records.image_paths[0]), images[0])
+    assert read_image_numpy(records.image_paths[1]).shape == (20, 25, 3)
