@@ -87,8 +87,13 @@ def _rename(state_dict, rules):
 
 
 def official_layout(state_dict):
-    """The HRNet repos' own checkpoints: only the training wrappers' prefixes are stripped."""
-    return _strip_wrappers(state_dict)
+    """The HRNet repos' own checkpoints: only the training wrappers' prefixes are stripped, and the
+    face models' ``head.{0,1,3}`` (HRNet-Facial-Landmark-Detection lib/models/hrnet.py) become
+    ``last_layer.{0,1,3}``, the same conv-BN-ReLU-conv as segmentation's head."""
+    state = _strip_wrappers(state_dict)
+    if any(k.startswith("head.") for k in state):
+        state = _rename(state, [(r"^head\.([013])\.", r"last_layer.\1.")])
+    return state
 
 
 def timm_layout(state_dict):
@@ -157,7 +162,7 @@ LAYOUTS = {
     "official": KeyLayout(
         "official", official_layout,
         "HRNet/HRNet-Image-Classification, deep-high-resolution-net.pytorch, HRNet-Semantic-Segmentation",
-        ("conv1.*", "layer1.*", "stage4.*", "final_layer.*", "last_layer.*"),
+        ("conv1.*", "layer1.*", "stage4.*", "final_layer.*", "last_layer.*", "head.*"),
     ),
     "timm": KeyLayout(
         "timm", timm_layout, "huggingface/pytorch-image-models timm/models/hrnet.py",

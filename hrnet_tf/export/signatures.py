@@ -141,3 +141,40 @@ def check_signature(signature, served, model, images):
 
 
 __all__ = ["SIGNATURES", "Signature", "check_signature", "signature_of"]
+
+
+# -- facial landmarks (issue 12) ---------------------------------------------------------------
+# landmarks, ``landmarks``: ``image`` uint8 [H, W, 3] (any size), ``boxes`` float32 [N, 4] face
+# boxes (x, y, w, h) -> ``landmarks`` [N, L, 2] in image pixels (the official decoding, in graph),
+# ``scores`` [N, L] (heatmap maxima).
+def _face_inputs(images):
+    odd = _odd_sized(images)
+    h, w = odd.shape[1:3]
+    side = 0.4 * min(h, w)
+    boxes = tf.constant([[0.1 * w, 0.1 * h, side, side], [0.45 * w, 0.4 * h, side, side]],
+                        tf.float32)
+    return [{"image": tf.constant(image), "boxes": boxes} for image in odd]
+
+
+def _compare_landmarks(want, got):
+    error = np.linalg.norm(want["landmarks"] - got["landmarks"], axis=-1)
+    return {"landmark_error_px": {"mean": float(error.mean()), "max": float(error.max())}}
+
+
+def _landmarks_function(model, image, boxes):
+    # The landmark task's own inference (crop, model, official decoding), as evaluation and
+    # predict run it.
+    from hrnet_tf.landmarks.codec import serve_landmarks
+
+    return serve_landmarks(model, image, boxes)
+
+
+SIGNATURES["landmarks"] = Signature(
+    "landmarks",
+    _landmarks_function,
+    (tf.TensorSpec([None, None, 3], tf.uint8, name="image"),
+     tf.TensorSpec([None, 4], tf.float32, name="boxes")),
+    _face_inputs,
+    _compare_landmarks,
+    needs_fixed_input=True,
+)

@@ -13,6 +13,8 @@ TASKS = ("pose", "segmentation", "classification", "raw")
 
 # Model task (``model.info.task``) -> what its export does with the output.
 _EXPORT_TASKS = {"pose": "pose", "segmentation": "segmentation", "classification": "classification"}
+_EXPORT_TASKS["landmarks"] = "landmarks"  # the landmarks signature (issue 12)
+TASKS = (*TASKS, "landmarks")
 
 
 def detect_task(model):

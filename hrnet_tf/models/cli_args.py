@@ -86,4 +86,7 @@ def model_from_args(args, input_size=None):
     elif kind in ("pose", "v1"):
         if args.num_joints is not None:
             kwargs["num_outputs"] = args.num_joints
+    elif kind == "landmarks":
+        if args.num_classes is not None:
+            kwargs["num_landmarks"] = args.num_classes
     return build_model(kind, **kwargs)

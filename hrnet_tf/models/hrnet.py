@@ -252,6 +252,7 @@ __all__ = [
     "HRNetClassifier",
     "HRNetV1",
     "HRNetV2",
+    "HRNetV2Landmarks",
     "HRNetV2p",
     "build_model",
     "feature_extractor",
@@ -261,11 +262,45 @@ __all__ = [
 ]
 
 
+def HRNetV2Landmarks(
+    width=18,
+    num_landmarks=98,
+    input_shape=(256, 256, 3),
+    *,
+    weights=None,
+    landmarks=None,
+    name=None,
+    upsample_method="bilinear",
+    final_conv_kernel=1,
+    bn_momentum=0.99,
+    sync_bn=False,
+):
+    """The facial-landmark network of HRNet-Facial-Landmark-Detection (``lib/models/hrnet.py``):
+    HRNetV2 (bilinear fusion, the 15C concatenation, ``last_layer`` = the official ``head``) with
+    ``num_landmarks`` heatmaps at stride 4 and ``info.task == "landmarks"``; ``landmarks`` names
+    the landmark set ``info.labels`` records (default: the official set with that many points).
+    ``weights`` takes an official ``HR18-*.pth`` (``head.*`` keys renamed on loading). See
+    :mod:`hrnet_tf.models.landmark_model`."""
+    from hrnet_tf.models.landmark_model import mark_landmark_model
+
+    if not isinstance(num_landmarks, int) or num_landmarks <= 0:
+        raise ConfigError(f"num_landmarks must be a positive int, got {num_landmarks!r}")
+    model = HRNetV2(width, num_classes=num_landmarks, input_shape=tuple(input_shape),
+                    name=name or f"hrnet_v2_landmarks_{num_landmarks}",
+                    upsample_method=upsample_method, final_conv_kernel=final_conv_kernel,
+                    bn_momentum=bn_momentum, sync_bn=sync_bn)
+    mark_landmark_model(model, landmarks)
+    if weights is not None:
+        load_weights(model, weights)
+    return model
+
+
 CONSTRUCTORS = {
     "HRNetV1": HRNetV1,
     "HRNetV2": HRNetV2,
     "HRNetV2p": HRNetV2p,
     "HRNetClassifier": HRNetClassifier,
+    "HRNetV2Landmarks": HRNetV2Landmarks,
 }
 
 MODEL_KINDS = {
@@ -276,6 +311,7 @@ MODEL_KINDS = {
     "v2": HRNetV2,
     "detection": HRNetV2p,
     "v2p": HRNetV2p,
+    "landmarks": HRNetV2Landmarks,
 }
 
 
