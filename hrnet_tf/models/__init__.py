@@ -3,6 +3,7 @@
 from hrnet_tf.models.hrnet import (
     MODEL_KINDS,
     HRNetClassifier,
+    HRNetFCOS,
     HRNetV1,
     HRNetV2,
     HRNetV2p,
@@ -20,6 +21,7 @@ __all__ = [
     "PRESETS",
     "WIDTHS",
     "HRNetClassifier",
+    "HRNetFCOS",
     "HRNetModel",
     "HRNetSpec",
     "HRNetV1",
