@@ -179,7 +179,8 @@ def load_torch_state_dict(model, state_dict, strict=True):
             f"state dict does not fit model {model.name!r}:\n{report.describe()}", report
         )
     for key, variable, array in assignments:
-        variable.assign(np.ascontiguousarray(array, dtype=variable.dtype))
+        # reshape: ascontiguousarray makes 0-d arrays (mmcv ``Scale``) 1-d
+        variable.assign(np.ascontiguousarray(array, dtype=variable.dtype).reshape(variable.shape))
         report.loaded.append(key)
     return report
 
