@@ -37,7 +37,7 @@ def level_sizes(height, width, fpn_stride=2, num_levels=5):
     the stride-4 concat, floor-pooled by 2**i, then (stride 2) a 3x3 stride-2 conv with padding 1.
 
     >>> level_sizes(800, 1344)
-    [(100, 168), (50, 84), (25, 42), (13, 21), (7, 11)]
+    [(100, 168), (50, 84), (25, 42), (13, 21), (6, 11)]
     """
     sizes = []
     for i in range(num_levels):

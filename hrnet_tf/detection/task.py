@@ -85,7 +85,9 @@ class DetectionTrainConfig(TrainConfig):
 @dataclass
 class DetectionDataConfig(DataConfig):
     # "coco": a COCO-format dataset under data.dir; "synthetic": the generated shapes demo
-    dataset: Literal["coco", "synthetic"] = "coco"
+    # "synthetic_people": the pose demo's stick figures (runs/synthetic/pose, generated with the
+    # pose demo's settings, so both demos share one folder), category "person"
+    dataset: Literal["coco", "synthetic", "synthetic_people"] = "coco"
     image_size: int | list[int] = field(default_factory=lambda: [800, 1344])  # canvas (h, w)
     scale: list[int] = field(default_factory=lambda: [1333, 800])  # keep-ratio (long, short)
     flip_ratio: float = 0.5
@@ -115,6 +117,11 @@ def data_root(d):
 
         return ensure_synthetic(d.dir or default_root("detection"), d.synthetic_train,
                                 d.synthetic_val, seed=0)
+    if d.dataset == "synthetic_people":
+        from hrnet_tf.data.synthetic import default_root
+        from hrnet_tf.pose.synthetic import ensure_synthetic as ensure_people
+
+        return ensure_people(d.dir or default_root("pose"), **PEOPLE_SETTINGS)
     if not d.dir:
         raise DataError("no data directory: pass --data-dir DIR or set data.dir")
     if not os.path.isdir(d.dir):
@@ -122,11 +129,19 @@ def data_root(d):
     return d.dir
 
 
+# The pose demo's data settings (hrnet_tf/configs/pose/synthetic_tiny.yaml), width x height.
+PEOPLE_SETTINGS = {"num_train": 2000, "num_val": 100, "image_size": (160, 160), "seed": 0}
+
+
 def split_files(config, root, which):
     d = config.data
     if d.dataset == "synthetic":
         return (os.path.join(root, "annotations", f"instances_{which}.json"),
                 os.path.join(root, which))
+    if d.dataset == "synthetic_people":
+        split = f"{which}2017"
+        return (os.path.join(root, "annotations", f"person_keypoints_{split}.json"),
+                os.path.join(root, "images", split))
     annotations, images = ((d.train_annotations, d.train_images) if which == "train"
                            else (d.val_annotations, d.val_images))
     return os.path.join(root, annotations), os.path.join(root, images)
@@ -151,7 +166,8 @@ class DetectionTask(Task):
     name = "detect"
     config_class = DetectionConfig
     config_dir = "detection"
-    dataset_configs = {"coco": "fcos_hrnetv2p_w32_1x.yaml", "synthetic": "synthetic_shapes.yaml"}
+    dataset_configs = {"coco": "fcos_hrnetv2p_w32_1x.yaml", "synthetic": "synthetic_shapes.yaml",
+                       "synthetic_people": "synthetic_people.yaml"}
     default_dataset = "coco"
 
     def validate(self, config):
@@ -270,6 +286,8 @@ def category_names(config):
         from hrnet_tf.detection.synthetic import CATEGORIES
 
         return list(CATEGORIES), list(range(1, len(CATEGORIES) + 1))
+    if d.dataset == "synthetic_people":
+        return ["person"], [1]
     path = os.path.join(d.dir, d.train_annotations) if d.dir else ""
     if path and os.path.isfile(path):
         categories = open_coco(path).dataset["categories"]
