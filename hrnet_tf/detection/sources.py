@@ -5,7 +5,8 @@ Layout (``DIR`` = ``--data-dir``, mmdetection's ``data/coco``)::
     DIR/annotations/instances_{train2017,val2017}.json
     DIR/{train2017,val2017}/*.jpg
 
-    >>> split = load_split("data/coco/annotations/instances_val2017.json", "data/coco/val2017")  # doctest: +SKIP
+    >>> split = load_split("data/coco/annotations/instances_val2017.json",
+    ...                    "data/coco/val2017")                                # doctest: +SKIP
     >>> len(split), split.skipped                                             # doctest: +SKIP
     (5000, {'crowd': 186, ...})
 

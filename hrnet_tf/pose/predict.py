@@ -1,7 +1,8 @@
 """Pose inference on one image: prints the keypoints as json and draws the skeleton.
 
     python -m hrnet_tf.pose.predict IMAGE --weights runs/pose/synthetic_tiny/model.keras \\
-        [--box x,y,w,h | --boxes FILE.json | --detector DET.keras] [--out OUT.png] [--no-flip] [--threshold 0.2]
+        [--box x,y,w,h | --boxes FILE.json | --detector DET.keras] [--out OUT.png] [--no-flip] \\
+        [--threshold 0.2]
 
 A trained ``model.keras`` knows its input size and keypoint set (``model.info.labels``); for
 ``.weights.h5`` or an official ``pose_hrnet_*.pth`` say which network with ``--width``,

@@ -72,3 +72,13 @@ def test_decode_equals_mmdet_rederivation():
         np.testing.assert_allclose(boxes[b, :n], [d[0] for d in want], atol=1e-3)
         np.testing.assert_allclose(scores[b, :n], [d[1] for d in want], atol=1e-5)
         np.testing.assert_array_equal(labels[b, :n], [d[2] for d in want])
+
+
+def test_model_output_has_the_codec_points():
+    import hrnet_tf
+
+    model = hrnet_tf.HRNetFCOS("tiny", num_classes=C, input_shape=(96, 160, 3), out_channels=16,
+                               feat_channels=16, stacked_convs=1, gn_groups=4)
+    # 96 / 4 = 24 rows: pooled 24, 12, 6, 3, 1, then the stride-2 conv: 12, 6, 3, 2, 1
+    assert model.outputs[0].shape[1:] == (sum(points(96, 160, (8, 16, 32, 64, 128))[2]), C + 5)
+    assert model.info.labels["strides"] == [8, 16, 32, 64, 128]

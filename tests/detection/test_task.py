@@ -56,7 +56,8 @@ def coco_mini_overrides(coco_mini):
             "data.image_size=[128,160]", "data.scale=[160,128]", "model.width=tiny",
             "model.num_classes=1", "model.out_channels=16", "model.feat_channels=16",
             "model.stacked_convs=1", "model.gn_groups=4", "model.freeze_bn=false",
-            "train.batch_size=2", "train.epochs=1", "train.steps_per_epoch=1", "train.optimizer=adam", "train.lr=0.001"]
+            "train.batch_size=2", "train.epochs=1", "train.steps_per_epoch=1",
+            "train.optimizer=adam", "train.lr=0.001"]
 
 
 @pytest.mark.slow
