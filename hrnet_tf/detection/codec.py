@@ -192,3 +192,44 @@ def centerness_target(bbox):
     ratio = (tf.math.divide_no_nan(tf.reduce_min(lr, -1), tf.reduce_max(lr, -1))
              * tf.math.divide_no_nan(tf.reduce_min(tb, -1), tf.reduce_max(tb, -1)))
     return tf.sqrt(tf.maximum(ratio, 0.0))
+
+
+def coder_for_model(model):
+    """The FCOS decoder a trained detector records in ``model.info.labels`` (``num_classes``,
+    ``strides``, and the ``head`` section of its training config)."""
+    labels = model.info.labels or {}
+    head = labels.get("head") or {}
+    return FCOSCoder(
+        num_classes=int(labels.get("num_classes", model.outputs[0].shape[-1] - 5)),
+        strides=tuple(labels.get("strides", (8, 16, 32, 64, 128))),
+        nms_pre=int(head.get("nms_pre", 1000)),
+        score_threshold=float(head.get("score_threshold", 0.05)),
+        iou_threshold=float(head.get("iou_threshold", 0.5)),
+        max_per_image=int(head.get("max_per_image", 100)))
+
+
+def detect(forward, model, image):
+    """Detections of one uint8 RGB image [H, W, 3] by ``forward`` (the model's call): the
+    evaluation's resize into the model's input canvas (keep ratio, the recorded ``scale``), the
+    model, :meth:`FCOSCoder.decode` -> (boxes [K, 4] x1 y1 x2 y2 in image pixels, scores [K],
+    labels [K], number valid)."""
+    from hrnet_tf.detection.pipeline import SCALE, prepare
+
+    canvas = tuple(int(v) for v in model.inputs[0].shape[1:3])
+    scale = tuple((model.info.labels or {}).get("scale", SCALE))
+    x, shape, factors = prepare(image, canvas, scale, model.info.normalization)
+    boxes, scores, labels, valid = coder_for_model(model).decode(
+        forward(x[None]), canvas, shape[None], factors[None])
+    return boxes[0], scores[0], labels[0], valid[0]
+
+
+def serve_detections(model, image):
+    """The uint8 serving function of the SavedModel ``detect`` signature: ``image`` uint8
+    [H, W, 3] (any size) -> ``boxes`` [K, 4] (x, y, w, h in image pixels), ``scores`` [K],
+    ``labels`` int32 [K] (contiguous labels; -1 and score 0 past the detections found), NMS
+    inside, K = ``max_per_image``; the same path as evaluation and ``predict``."""
+    boxes, scores, labels, valid = detect(lambda x: model(x, training=False), model, image)
+    keep = tf.range(tf.shape(scores)[0]) < valid
+    xywh = tf.concat([boxes[:, :2], boxes[:, 2:] - boxes[:, :2]], -1)
+    return {"boxes": tf.where(keep[:, None], xywh, 0.0), "scores": tf.where(keep, scores, 0.0),
+            "labels": tf.where(keep, labels, -1)}

@@ -27,22 +27,6 @@ import numpy as np
 from hrnet_tf.errors import DataError, ModelFileError
 
 
-def coder_of_model(model):
-    """The FCOS decoder a trained detector records in ``model.info.labels``."""
-    from hrnet_tf.detection.codec import FCOSCoder
-
-    labels = model.info.labels or {}
-    head = labels.get("head") or {}
-    return FCOSCoder(
-        num_classes=int(labels.get("num_classes", model.outputs[0].shape[-1] - 5)),
-        strides=tuple(labels.get("strides", (8, 16, 32, 64, 128))),
-        center_sampling=bool(head.get("center_sampling", False)),
-        nms_pre=int(head.get("nms_pre", 1000)),
-        score_threshold=float(head.get("score_threshold", 0.05)),
-        iou_threshold=float(head.get("iou_threshold", 0.5)),
-        max_per_image=int(head.get("max_per_image", 100)))
-
-
 def check_detector(model, where):
     if model.info.task != "detection" or model.info.architecture != "HRNetFCOS":
         raise ModelFileError(f"{where}: not a FCOS detector (a {model.info.task} "
@@ -56,25 +40,21 @@ def detect_image(model, image, score_threshold=0.0, forward=None):
     ``label`` (category name), ``category_id``, best first."""
     import tensorflow as tf
 
+    from hrnet_tf.detection.codec import detect
     from hrnet_tf.detection.metrics import to_coco_results
-    from hrnet_tf.detection.pipeline import SCALE, prepare
     from hrnet_tf.evaluation import forward_function
 
     labels = model.info.labels or {}
-    canvas = tuple(int(v) for v in model.inputs[0].shape[1:3])
-    coder = coder_of_model(model)
-    names = list(labels.get("category_names") or [str(i) for i in range(coder.num_classes)])
-    ids = list(labels.get("category_ids") or range(1, coder.num_classes + 1))
-    x, shape, factors = prepare(tf.constant(image), canvas, tuple(labels.get("scale", SCALE)),
-                                model.info.normalization)
-    forward = forward or forward_function(model)
-    boxes, scores, classes, valid = coder.decode(forward(x[None]), canvas, shape[None],
-                                                 factors[None])
-    n = int(valid[0])
-    found = to_coco_results(0, boxes[0, :n].numpy(), scores[0, :n].numpy(),
-                            classes[0, :n].numpy(), ids)
+    num_classes = model.outputs[0].shape[-1] - 5
+    names = list(labels.get("category_names") or [str(i) for i in range(num_classes)])
+    ids = list(labels.get("category_ids") or range(1, num_classes + 1))
+    boxes, scores, classes, valid = detect(forward or forward_function(model), model,
+                                           tf.constant(image))
+    n = int(valid)
+    classes = classes[:n].numpy()
+    found = to_coco_results(0, boxes[:n].numpy(), scores[:n].numpy(), classes, ids)
     out = []
-    for item, label in zip(found, classes[0, :n].numpy(), strict=True):
+    for item, label in zip(found, classes, strict=True):
         if item["score"] >= score_threshold:
             out.append({"box": item["bbox"], "score": item["score"], "label": names[int(label)],
                         "category_id": item["category_id"]})
