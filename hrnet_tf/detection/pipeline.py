@@ -15,9 +15,10 @@ Randomness is stateless: epoch ``e``'s order is a permutation drawn from ``epoch
 and sample ``i``'s flip from a stateless draw keyed by (seed, i).
 """
 
-import numpy as np
 import tensorflow as tf
 
+# one stateless shuffle and per-sample seed for every task (the classification pipeline's)
+from hrnet_tf.classification.pipeline import epoch_order, sample_seed
 from hrnet_tf.data.images import decode_image, normalize
 from hrnet_tf.data.normalization import IMAGENET
 
@@ -74,16 +75,6 @@ def prepare(image, canvas, scale=SCALE, normalization=IMAGENET):
     """An image for the network: (input [H, W, 3] on the canvas, resized shape, (w, h) factors)."""
     resized, shape, factors = resize_keep_ratio(image, scale, canvas)
     return pad_to(normalize(resized, normalization), canvas), shape, factors
-
-
-def sample_seed(seed, key):
-    return tf.stack([tf.cast(seed, tf.int64), tf.cast(key, tf.int64)])
-
-
-def epoch_order(num_items, seed, shard=(1, 0)):
-    order = np.random.default_rng(int(seed) % 2**63).permutation(num_items)
-    pipelines, index = shard
-    return order[index::pipelines].astype(np.int64)
 
 
 def _options(ds):

@@ -4,8 +4,8 @@
     DIR/{train,val}/000000000001.jpg ...
 
 Each image (random size around 128 x 144) holds 0 to 3 shapes of random colour and size (16 to 56
-px) on a textured background; about one image in twelve holds none (kept, as COCO's). Boxes are the
-tight boxes of the drawn pixels. Generated through :func:`hrnet_tf.data.synthetic.ensure_generated`.
+px) on a textured background, placed so that they seldom overlap; about one image in twelve holds
+none (kept, as COCO's). Boxes are the tight boxes of the drawn pixels. Generated through :func:`hrnet_tf.data.synthetic.ensure_generated`.
 """
 
 import json
@@ -16,7 +16,7 @@ import numpy as np
 
 from hrnet_tf.data.synthetic import ensure_generated
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 CATEGORIES = ("square", "disc", "triangle")
 
 
@@ -27,10 +27,22 @@ def _background(rng, height, width):
     return np.clip(image, 0, 255).astype(np.uint8)
 
 
-def _draw(image, rng, kind):
+def _place(rng, h, w, taken):
+    """(size, cx, cy) of a shape whose square does not touch the ones already placed (a few
+    tries; the last one is kept, so shapes seldom overlap)."""
+    for _ in range(20):
+        size = int(rng.uniform(16, 56))
+        cx, cy = rng.uniform(size / 2, w - size / 2), rng.uniform(size / 2, h - size / 2)
+        box = (cx - size / 2 - 2, cy - size / 2 - 2, cx + size / 2 + 2, cy + size / 2 + 2)
+        if all(box[2] < t[0] or t[2] < box[0] or box[3] < t[1] or t[3] < box[1] for t in taken):
+            break
+    taken.append(box)
+    return size, cx, cy
+
+
+def _draw(image, rng, kind, taken):
     h, w = image.shape[:2]
-    size = int(rng.uniform(16, 56))
-    cx, cy = rng.uniform(size / 2, w - size / 2), rng.uniform(size / 2, h - size / 2)
+    size, cx, cy = _place(rng, h, w, taken)
     color = tuple(int(c) for c in rng.integers(0, 256, 3))
     mask = np.zeros((h, w), np.uint8)
     if kind == 0:
@@ -59,9 +71,10 @@ def _write_split(root, split, count, rng, next_id):
         height, width = int(rng.integers(112, 145)), int(rng.integers(128, 161))
         image = _background(rng, height, width)
         n = 0 if rng.random() < 1 / 12 else int(rng.integers(1, 4))
+        taken = []
         for _ in range(n):
             kind = int(rng.integers(0, len(CATEGORIES)))
-            bbox, area = _draw(image, rng, kind)
+            bbox, area = _draw(image, rng, kind, taken)
             annotations.append({"id": next_id, "image_id": image_id, "category_id": kind + 1,
                                 "bbox": [round(v, 2) for v in bbox], "area": area,
                                 "iscrowd": 0})

@@ -86,4 +86,13 @@ def model_from_args(args, input_size=None):
     elif kind in ("pose", "v1"):
         if args.num_joints is not None:
             kwargs["num_outputs"] = args.num_joints
+    elif kind == "fcos":
+        if args.num_classes is not None:
+            kwargs["num_classes"] = args.num_classes
+        from hrnet_tf.presets.table import MMDET_BGR
+
+        model = build_model(kind, **kwargs)
+        # the only FCOS checkpoints are mmdetection's: BGR input, caffe-style statistics
+        model.info = model.info.replace(normalization=MMDET_BGR)
+        return model
     return build_model(kind, **kwargs)
