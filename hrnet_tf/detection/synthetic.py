@@ -5,7 +5,8 @@
 
 Each image (random size around 128 x 144) holds 0 to 3 shapes of random colour and size (16 to 56
 px) on a textured background, placed so that they seldom overlap; about one image in twelve holds
-none (kept, as COCO's). Boxes are the tight boxes of the drawn pixels. Generated through :func:`hrnet_tf.data.synthetic.ensure_generated`.
+none (kept, as COCO's). Boxes are the tight boxes of the drawn pixels. Generated through
+:func:`hrnet_tf.data.synthetic.ensure_generated`.
 """
 
 import json

@@ -79,6 +79,14 @@ def test_train_predict_and_photo_pose_on_real_coco_images(coco_mini, tmp_path, c
     # one step from scratch finds nothing yet; what it finds is a "person" (COCO id 1)
     assert all(r["category_id"] == 1 and len(r["bbox"]) == 4 for r in results)
 
+    # the evaluate command on the trained model: the same figures as the end of training
+    from hrnet_tf.detection import evaluate as det_evaluate
+
+    assert det_evaluate.main(["--weights", str(out / "model.keras"), "--out",
+                              str(tmp_path / "eval")]) == 0
+    again = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert {k: again[k] for k in STAT_NAMES} == {k: metrics[k] for k in STAT_NAMES}
+
     # A detector that finds "people" everywhere (its class bias raised), five per image, so that
     # the chain has boxes to hand on; then the tiny pose model on each of them.
     detector = load_model(str(out / "model.keras"))
