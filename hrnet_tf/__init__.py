@@ -18,6 +18,7 @@ from hrnet_tf.data.normalization import preprocess_input  # noqa: E402
 from hrnet_tf.models import (  # noqa: E402
     WIDTHS,
     HRNetClassifier,
+    HRNetFCOS,
     HRNetModel,
     HRNetSpec,
     HRNetV1,
@@ -35,6 +36,7 @@ from hrnet_tf.models import (  # noqa: E402
 __all__ = [
     "WIDTHS",
     "HRNetClassifier",
+    "HRNetFCOS",
     "HRNetModel",
     "HRNetSpec",
     "HRNetV1",

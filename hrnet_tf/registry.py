@@ -3,7 +3,7 @@
 Imported lazily by name, so that asking for one task does not load the others.
 
     >>> sorted(TRAIN_TASKS)
-    ['classify', 'landmarks', 'pose', 'segment']
+    ['classify', 'detect', 'landmarks', 'pose', 'segment']
     >>> command_of("segmentation")
     'segment'
 """
@@ -17,11 +17,12 @@ TRAIN_TASKS = {
     "classify": "hrnet_tf.classification.task:ClassificationTask",
     "pose": "hrnet_tf.pose.task:PoseTask",
     "segment": "hrnet_tf.segmentation.task:SegmentationTask",
+    "detect": "hrnet_tf.detection.task:DetectionTask",
     "landmarks": "hrnet_tf.landmarks.task:LandmarkTask",
 }
 # ModelInfo.task -> the command that trains it.
-MODEL_TASK_COMMANDS = {"classification": "classify", "pose": "pose", "segmentation": "segment"}
-MODEL_TASK_COMMANDS["landmarks"] = "landmarks"
+MODEL_TASK_COMMANDS = {"classification": "classify", "pose": "pose", "segmentation": "segment",
+                       "detection": "detect", "landmarks": "landmarks"}
 
 
 def command_of(model_task):

@@ -13,13 +13,17 @@ Fixtures:
   with ``F.interpolate(size=x_i, mode="bilinear")`` as in the official seg_hrnet.py) plus the HRNetV2
   head, at an input size that is not a multiple of 32.
 * ``resize``: ``F.interpolate`` nearest/bilinear(align_corners False/True) on a random tensor.
+* ``hrfpn_official`` / ``hrfpn_mmdet_stride1`` / ``fcos_mmdet`` / ``fcos_mmdet_norm_on_bbox``: the
+  HRNetV2p neck (official HRNet-Object-Detection keys; mmdetection's ConvModule keys, stride 1) and
+  mmdetection's FCOS head on the stride-2 neck, re-implemented below from the official sources, on
+  random branch features (the trunk is covered by the fixtures above). Needs torch only:
+  ``python scripts/make_parity_fixtures.py detection``.
 """
 
 import sys
 from pathlib import Path
 
 import numpy as np
-import timm
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -56,6 +60,8 @@ def nhwc(t):
 
 
 def classification(name, seed, size=(64, 64)):
+    import timm
+
     model = timm.create_model(name, pretrained=False).eval()
     ks = keys_and_shapes(model)
     load(model, random_state_dict(ks, seed))
@@ -70,6 +76,8 @@ def classification(name, seed, size=(64, 64)):
 
 
 def pose(seed, size=(128, 96), joints=17):
+    import timm
+
     trunk = timm.create_model("hrnet_w18_small", pretrained=False).eval()
     final_layer = nn.Conv2d(16, joints, 1)
     last = f"stage4.{len(trunk.stage4) - 1}.fuse_layers."
@@ -129,6 +137,8 @@ def fuse_to_size(module, x, align_corners):
 
 
 def segmentation(seed, align_corners, size=(70, 90), num_classes=5):
+    import timm
+
     trunk = timm.create_model("hrnet_w18_small", pretrained=False).eval()
     width = sum(trunk.stage4[-1].num_in_chs)  # 16+32+64+128 = 240
     head = nn.Sequential(
@@ -201,12 +211,185 @@ def resize(seed):
     save_fixture(OUT / "resize.npz", [], seed, arrays, {})
 
 
+class _ConvModule(nn.Module):
+    """mmcv ``ConvModule`` without norm or activation: only the ``conv`` child (its key)."""
+
+    def __init__(self, cin, cout, kernel, stride=1):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, kernel, stride=stride, padding=kernel // 2)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+class TorchHRFPN(nn.Module):
+    """HRFPN as in HRNet/HRNet-Object-Detection ``mmdet/models/necks/hrfpn.py`` (``family="official"``:
+    ``reduction_conv = nn.Sequential(conv1x1)``, ``fpn_conv = nn.ModuleList(conv3x3)``) and in
+    open-mmlab/mmdetection ``mmdet/models/necks/hrfpn.py`` v2 (``family="mmdet"``: ConvModules,
+    ``fpn_convs``, the ``stride`` of the 3x3 convs). ``forward``: bilinear upsampling of branch i by
+    2**i (``F.interpolate(scale_factor=..., mode="bilinear")``), concat, 1x1 conv, pooling by 2**i
+    (``F.avg_pool2d``), one 3x3 conv per level."""
+
+    def __init__(self, in_channels, out_channels, family, stride=1, num_outs=5):
+        super().__init__()
+        self.family, self.num_outs = family, num_outs
+        total = sum(in_channels)
+        if family == "official":
+            assert stride == 1, "the official HRFPN has no stride"
+            self.reduction_conv = nn.Sequential(nn.Conv2d(total, out_channels, 1))
+            self.fpn_conv = nn.ModuleList(
+                nn.Conv2d(out_channels, out_channels, 3, padding=1) for _ in range(num_outs))
+        else:
+            self.reduction_conv = _ConvModule(total, out_channels, 1)
+            self.fpn_convs = nn.ModuleList(
+                _ConvModule(out_channels, out_channels, 3, stride) for _ in range(num_outs))
+
+    def forward(self, inputs):
+        outs = [inputs[0]] + [F.interpolate(x, scale_factor=2**i, mode="bilinear")
+                              for i, x in enumerate(inputs) if i > 0]
+        out = self.reduction_conv(torch.cat(outs, dim=1))
+        levels = [out] + [F.avg_pool2d(out, kernel_size=2**i, stride=2**i)
+                          for i in range(1, self.num_outs)]
+        convs = self.fpn_conv if self.family == "official" else self.fpn_convs
+        return [conv(level) for conv, level in zip(convs, levels, strict=True)]
+
+
+class _ConvGN(nn.Module):
+    """mmcv ``ConvModule(conv3x3, norm_cfg=GN(32), ReLU)``: children ``conv`` (no bias: 'auto' with a
+    norm) and ``gn``."""
+
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, 3, padding=1, bias=False)
+        self.gn = nn.GroupNorm(32, cout)
+
+    def forward(self, x):
+        return F.relu(self.gn(self.conv(x)))
+
+
+class _Scale(nn.Module):
+    """mmcv ``Scale``: one learnable scalar."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = nn.Parameter(torch.tensor(1.0))
+
+    def forward(self, x):
+        return x * self.scale
+
+
+class TorchFCOSHead(nn.Module):
+    """open-mmlab/mmdetection ``mmdet/models/dense_heads/fcos_head.py`` ``FCOSHead`` (v2, on
+    ``AnchorFreeHead``): GN towers, ``conv_cls``/``conv_reg``/``conv_centerness``, ``scales``;
+    ``forward_single`` in eval mode (``norm_on_bbox``: relu, times the stride at test time; else exp)."""
+
+    def __init__(self, num_classes, channels, stacked_convs, strides, norm_on_bbox=False,
+                 centerness_on_reg=False):
+        super().__init__()
+        self.strides, self.norm_on_bbox = strides, norm_on_bbox
+        self.centerness_on_reg = centerness_on_reg
+        self.cls_convs = nn.ModuleList(_ConvGN(channels, channels) for _ in range(stacked_convs))
+        self.reg_convs = nn.ModuleList(_ConvGN(channels, channels) for _ in range(stacked_convs))
+        self.conv_cls = nn.Conv2d(channels, num_classes, 3, padding=1)
+        self.conv_reg = nn.Conv2d(channels, 4, 3, padding=1)
+        self.conv_centerness = nn.Conv2d(channels, 1, 3, padding=1)
+        self.scales = nn.ModuleList(_Scale() for _ in strides)
+
+    def forward_single(self, x, scale, stride):
+        cls_feat, reg_feat = x, x
+        for layer in self.cls_convs:
+            cls_feat = layer(cls_feat)
+        cls_score = self.conv_cls(cls_feat)
+        for layer in self.reg_convs:
+            reg_feat = layer(reg_feat)
+        centerness = self.conv_centerness(reg_feat if self.centerness_on_reg else cls_feat)
+        bbox_pred = scale(self.conv_reg(reg_feat)).float()
+        if self.norm_on_bbox:
+            bbox_pred = F.relu(bbox_pred)
+            if not self.training:
+                bbox_pred = bbox_pred * stride
+        else:
+            bbox_pred = bbox_pred.exp()
+        return cls_score, bbox_pred, centerness
+
+    def forward(self, feats):
+        return [self.forward_single(x, s, st) for x, s, st in zip(feats, self.scales, self.strides,
+                                                                    strict=True)]
+
+
+DET_BRANCHES = (8, 16, 32, 64)  # branch channels of the random "stage-4 outputs"
+DET_SIZE = (64, 96)  # the image they come from: branches at 16x24, 8x12, 4x6, 2x3
+DET_NECK = 64  # neck and head channels (GroupNorm(32): two channels per group)
+
+
+def _branch_features(seed):
+    rng = np.random.default_rng(seed + 1)
+    h, w = DET_SIZE
+    return [torch.from_numpy(rng.normal(size=(1, c, h // 2 ** (i + 2), w // 2 ** (i + 2)))
+                             .astype(np.float32)) for i, c in enumerate(DET_BRANCHES)]
+
+
+def detection_neck(name, seed, family, stride):
+    neck = TorchHRFPN(list(DET_BRANCHES), DET_NECK, family, stride).eval()
+    ks = [(f"neck.{k}", list(v.shape)) for k, v in neck.state_dict().items()]
+    state = random_state_dict(ks, seed)
+    load(neck, {k.removeprefix("neck."): v for k, v in state.items()})
+    feats = _branch_features(seed)
+    with torch.no_grad():
+        levels = neck(feats)
+    arrays = {f"branch{i}": nhwc(f) for i, f in enumerate(feats)}
+    arrays.update({f"level{i}": nhwc(t) for i, t in enumerate(levels)})
+    save_fixture(OUT / f"{name}.npz", ks, seed, arrays,
+                 {"family": family, "stride": stride, "out_channels": DET_NECK})
+    print(name, [tuple(t.shape[-2:]) for t in levels])
+
+
+def detection_fcos(name, seed, num_classes=3, stacked_convs=2, **head_options):
+    neck = TorchHRFPN(list(DET_BRANCHES), DET_NECK, "mmdet", stride=2).eval()
+    strides = [8, 16, 32, 64, 128]
+    head = TorchFCOSHead(num_classes, DET_NECK, stacked_convs, strides, **head_options).eval()
+    ks = [(f"neck.{k}", list(v.shape)) for k, v in neck.state_dict().items()]
+    ks += [(f"bbox_head.{k}", list(v.shape)) for k, v in head.state_dict().items()]
+    state = random_state_dict(ks, seed)
+    for key in state:
+        if key.endswith(".scale"):  # mmcv Scale starts at 1.0; keep the random value near it
+            state[key] = np.asarray(1.0 + state[key], np.float32)
+    load(neck, {k.removeprefix("neck."): v for k, v in state.items() if k.startswith("neck.")})
+    load(head, {k.removeprefix("bbox_head."): v for k, v in state.items()
+                if k.startswith("bbox_head.")})
+    feats = _branch_features(seed)
+    with torch.no_grad():
+        levels = neck(feats)
+        outputs = head(levels)
+    arrays = {f"branch{i}": nhwc(f) for i, f in enumerate(feats)}
+    arrays.update({f"level{i}": nhwc(t) for i, t in enumerate(levels)})
+    for i, (cls_score, bbox_pred, centerness) in enumerate(outputs):
+        arrays[f"cls_score{i}"] = nhwc(cls_score)
+        arrays[f"bbox_pred{i}"] = nhwc(bbox_pred)
+        arrays[f"centerness{i}"] = nhwc(centerness)
+    meta = {"num_classes": num_classes, "stacked_convs": stacked_convs, "channels": DET_NECK,
+            "scale_offset": 1.0, **head_options}
+    save_fixture(OUT / f"{name}.npz", ks, seed, arrays, meta)
+    print(name, float(max(a.abs().max() for o in outputs for a in o)))
+
+
+def detection():
+    detection_neck("hrfpn_official", seed=7, family="official", stride=1)
+    detection_neck("hrfpn_mmdet_stride1", seed=8, family="mmdet", stride=1)
+    detection_fcos("fcos_mmdet", seed=9)
+    detection_fcos("fcos_mmdet_norm_on_bbox", seed=10, norm_on_bbox=True, centerness_on_reg=True)
+
+
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(2)
+    if sys.argv[1:] == ["detection"]:
+        detection()
+        sys.exit()
     classification("hrnet_w18_small", seed=1)
     classification("hrnet_w32", seed=2)
     pose(seed=3)
     segmentation(seed=4, align_corners=False)
     segmentation(seed=5, align_corners=True)
     resize(seed=6)
+    detection()

@@ -26,13 +26,15 @@ mmseg_fcn      ``decode_head.convs.0.conv.weight``      ``last_layer.0.weight`` 
 mmdet          ``neck.reduction_conv.conv.*``           ``neck.reduction_conv.0.*``
                ``neck.fpn_convs.{i}.conv.*`` (v2/v3),   ``neck.fpn_conv.{i}.*``
                ``neck.fpn_conv.{i}.*`` (v1)
+               ``bbox_head.fcos_{cls,reg,centerness}.*`` ``bbox_head.conv_{cls,reg,centerness}.*``
+               (before v2.5), other ``bbox_head.*``     as they are (FCOSHead)
 ============== ======================================== ==========================================
 
 mmseg's ``FCNHead`` (``num_convs=1, kernel_size=1, concat_input=False``) is the official
 ``last_layer`` (1x1 conv, BN, ReLU, classifier conv) except that its ``ConvModule`` has no conv bias
 (``bias='auto'`` is off before a norm), so the converted ``last_layer.0`` gets a zero bias: the same
-function. The mmdet layout maps the trunk and the HRFPN neck; the FCOS head keys (``bbox_head.*``)
-are left as they are until the detection model exists, so a strict load lists them.
+function. The mmdet layout maps the trunk, the HRFPN neck and the FCOS head (``bbox_head.*``, the
+names of :class:`hrnet_tf.models.fcos.FCOSHead`).
 
     >>> import numpy as np
     >>> state = {"backbone.conv1.weight": np.zeros((64, 3, 3, 3)),
@@ -138,13 +140,30 @@ def mmseg_fcn_layout(state_dict):
     return state
 
 
+MMDET_RULES = [
+    (r"^neck\.reduction_conv\.conv\.", "neck.reduction_conv.0."),
+    (r"^neck\.fpn_convs\.(\d+)\.conv\.", r"neck.fpn_conv.\1."),
+    # FCOSHead before mmdet v2.5 named its predictors fcos_{cls,reg,centerness}; mmdet's own
+    # AnchorFreeHead._load_from_state_dict renames them so (anchor_free_head.py).
+    (r"^bbox_head\.fcos_(cls|reg|centerness)\.", r"bbox_head.conv_\1."),
+]
+
+
 def mmdet_layout(state_dict):
     """mmdet detectors on HRNetV2p: ``backbone.`` + the HRFPN neck's ConvModules (v2/v3
-    ``fpn_convs.{i}.conv``, v1 ``fpn_conv.{i}``); ``bbox_head.*`` is left for the detection model."""
-    return _rename(_strip_wrappers(state_dict), [
-        (r"^neck\.reduction_conv\.conv\.", "neck.reduction_conv.0."),
-        (r"^neck\.fpn_convs\.(\d+)\.conv\.", r"neck.fpn_conv.\1."),
-    ])
+    ``fpn_convs.{i}.conv``, v1 ``fpn_conv.{i}``) + the FCOS head, whose names (``bbox_head.cls_convs.
+    {i}.conv/gn``, ``conv_cls``, ``conv_reg``, ``conv_centerness``, ``scales.{i}.scale``) are the
+    ones :class:`hrnet_tf.models.fcos.FCOSHead` carries."""
+    return _rename(_strip_wrappers(state_dict), MMDET_RULES)
+
+
+def detector_keys(state_dict):
+    """``state_dict`` as :func:`load_torch_state_dict` takes it: unchanged unless it is a detector's
+    (``backbone.*`` and ``neck.*`` keys), whose ``backbone.`` prefix is dropped and whose mmdet
+    neck/head names become the official ones (the mmdet layout)."""
+    if not any(str(k).startswith(("neck.", "bbox_head.")) for k in state_dict):
+        return state_dict
+    return mmdet_layout(state_dict)
 
 
 @dataclass(frozen=True)
@@ -186,7 +205,6 @@ LAYOUTS = {
         ("backbone.*", "neck.reduction_conv.conv.*", "neck.fpn_convs.{i}.conv.*", "bbox_head.cls_convs.*",
          "bbox_head.reg_convs.*", "bbox_head.conv_cls.*", "bbox_head.conv_reg.*",
          "bbox_head.conv_centerness.*", "bbox_head.scales.{i}.scale"),
-        complete=False,
     ),
 }
 
@@ -211,4 +229,5 @@ def reverse_input_channels(state_dict, key="conv1.weight"):
     return state
 
 
-__all__ = ["LAYOUTS", "KeyLayout", "normalize_keys", "reverse_input_channels", "to_official"]
+__all__ = ["LAYOUTS", "KeyLayout", "detector_keys", "normalize_keys", "reverse_input_channels",
+           "to_official"]

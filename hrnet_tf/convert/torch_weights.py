@@ -83,6 +83,10 @@ def _torch_params(layer):
         if layer.use_bias:
             out.append(("bias", layer.bias, None))
         return out
+    if isinstance(layer, keras.layers.GroupNormalization):  # torch.nn.GroupNorm (FCOS head)
+        return [("weight", layer.gamma, None), ("bias", layer.beta, None)]
+    if hasattr(layer, "torch_parameters"):  # a layer that names its own (e.g. mmcv's Scale)
+        return list(layer.torch_parameters())
     if isinstance(layer, keras.layers.Dense):
         out = [("weight", layer.kernel, (1, 0))]
         if layer.use_bias:
@@ -136,6 +140,10 @@ def load_torch_state_dict(model, state_dict, strict=True):
     With ``strict=False`` the matching tensors are loaded and the rest reported in the returned
     `LoadReport` (e.g. ImageNet weights into a pose model, as the official pose training does).
 
+    A detector's state dict loads as saved: its ``backbone.`` prefix is dropped and mmdetection's
+    neck/head names (``neck.reduction_conv.conv``, ``neck.fpn_convs.{i}.conv``, ``bbox_head.fcos_*``)
+    become the official ones (:func:`hrnet_tf.convert.layouts.detector_keys`).
+
     Example:
         >>> import hrnet_tf
         >>> model = hrnet_tf.HRNetClassifier(width=18)
@@ -143,6 +151,9 @@ def load_torch_state_dict(model, state_dict, strict=True):
         >>> state = torch.load("hrnetv2_w18_imagenet_pretrained.pth", weights_only=True)  # doctest: +SKIP
         >>> load_torch_state_dict(model, state)  # doctest: +SKIP
     """
+    from hrnet_tf.convert.layouts import detector_keys
+
+    state_dict = detector_keys(state_dict)
     mapping = torch_variable_map(model)
     report = LoadReport()
     assignments = []
@@ -168,7 +179,8 @@ def load_torch_state_dict(model, state_dict, strict=True):
             f"state dict does not fit model {model.name!r}:\n{report.describe()}", report
         )
     for key, variable, array in assignments:
-        variable.assign(np.ascontiguousarray(array, dtype=variable.dtype))
+        # reshape: ascontiguousarray makes 0-d arrays (mmcv ``Scale``) 1-d
+        variable.assign(np.ascontiguousarray(array, dtype=variable.dtype).reshape(variable.shape))
         report.loaded.append(key)
     return report
 

@@ -10,6 +10,8 @@ images and records how far they are apart.
 * segmentation, ``segment``: ``images`` uint8 [B, H, W, 3] -> ``labels`` int32 [B, H, W];
 * classification, ``classify``: ``images`` uint8 [B, H, W, 3] -> ``probabilities`` [B, C],
   ``classes`` int32 [B].
+* detection (FCOS), ``detect``: ``image`` uint8 [H, W, 3] -> ``boxes`` [K, 4] (x, y, w, h in
+  image pixels), ``scores`` [K], ``labels`` int32 [K] (-1 past the detections), NMS inside.
 """
 
 from dataclasses import dataclass
@@ -102,6 +104,26 @@ def _classify_function(model, images):
     return classify(model, images)
 
 
+def _detect_function(model, image):
+    # The detection task's own path (keep-ratio resize into the model's canvas, FCOS decoding with
+    # per-class NMS), as its evaluation and predict run it.
+    from hrnet_tf.detection.codec import serve_detections
+
+    return serve_detections(model, image)
+
+
+def _image_inputs(images):
+    return [{"image": tf.constant(image)} for image in _odd_sized(images)]
+
+
+def _compare_detections(want, got):
+    valid = want["labels"] >= 0
+    error = np.abs(want["boxes"] - got["boxes"])[valid]
+    return {"box_error_px": {"max": float(error.max()) if error.size else 0.0},
+            "label_agreement": float(np.mean(want["labels"] == got["labels"])),
+            "detections": int(valid.sum())}
+
+
 _IMAGES = (tf.TensorSpec([None, None, None, 3], tf.uint8, name="images"),)
 
 SIGNATURES = {
@@ -117,6 +139,10 @@ SIGNATURES = {
     "segmentation": Signature("segment", _segment_function, _IMAGES, _batch_inputs, _compare_labels),
     "classification": Signature(
         "classify", _classify_function, _IMAGES, _batch_inputs, _compare_probabilities
+    ),
+    "detection": Signature(
+        "detect", _detect_function, (tf.TensorSpec([None, None, 3], tf.uint8, name="image"),),
+        _image_inputs, _compare_detections, needs_fixed_input=True,
     ),
 }
 

@@ -27,6 +27,8 @@ def detect_task(model):
         'pose'
     """
     info = getattr(model, "info", None)
+    if info is not None and info.task == "detection" and info.architecture == "HRNetFCOS":
+        return "detection"  # the FCOS detector (the HRNetV2p pyramid alone stays raw)
     return _EXPORT_TASKS.get(info.task, "raw") if info is not None else "raw"
 
 

@@ -4,6 +4,7 @@ from hrnet_tf.models.fold_bn import count_batch_norms, fold_batch_norm, inferenc
 from hrnet_tf.models.hrnet import (
     MODEL_KINDS,
     HRNetClassifier,
+    HRNetFCOS,
     HRNetV1,
     HRNetV2,
     HRNetV2Landmarks,
@@ -22,6 +23,7 @@ __all__ = [
     "PRESETS",
     "WIDTHS",
     "HRNetClassifier",
+    "HRNetFCOS",
     "HRNetModel",
     "HRNetSpec",
     "HRNetV1",

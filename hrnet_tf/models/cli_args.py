@@ -89,4 +89,13 @@ def model_from_args(args, input_size=None):
     elif kind == "landmarks":
         if args.num_classes is not None:
             kwargs["num_landmarks"] = args.num_classes
+    elif kind == "fcos":
+        if args.num_classes is not None:
+            kwargs["num_classes"] = args.num_classes
+        from hrnet_tf.presets.table import MMDET_BGR
+
+        model = build_model(kind, **kwargs)
+        # the only FCOS checkpoints are mmdetection's: BGR input, caffe-style statistics
+        model.info = model.info.replace(normalization=MMDET_BGR)
+        return model
     return build_model(kind, **kwargs)

@@ -190,18 +190,24 @@ def classification_head(
 class HRFPN(layers.Layer):
     """HRNetV2p's neck (official HRNet-Object-Detection ``mmdet/models/necks/hrfpn.py``).
 
-    Upsample branches to stride 4 (bilinear) and concatenate, 1x1 conv to ``out_channels``
-    (``reduction_conv`` > ``0``), pool by 1, 2, 4, 8, 16 (average, or max), and a 3x3 conv per level
-    (``fpn_conv`` > ``i``). Returns a dict "P2".."P6" (strides 4 to 64).
+    Upsample branches to stride 4 (bilinear, align_corners False) and concatenate, 1x1 conv to
+    ``out_channels`` (``reduction_conv`` > ``0``), pool by 1, 2, 4, 8, 16 (average, or max), and a 3x3
+    conv per level (``fpn_conv`` > ``i``). ``stride`` is the stride of those 3x3 convs (mmdetection's
+    ``HRFPN(stride=...)``, open-mmlab/mmdetection ``mmdet/models/necks/hrfpn.py``): 1 gives "P2".."P6"
+    (strides 4 to 64, the official repo and the R-CNN configs), 2 gives "P3".."P7" (strides 8 to 128,
+    the FCOS configs); a stride-2 conv pads one pixel on each side, as PyTorch's ``padding=1``.
     """
 
-    def __init__(self, out_channels=256, num_outs=5, pooling="avg", **kwargs):
+    def __init__(self, out_channels=256, num_outs=5, pooling="avg", stride=1, **kwargs):
         super().__init__(**kwargs)
         self.out_channels = out_channels
         self.num_outs = num_outs
         self.pooling = pooling.lower()
+        self.stride = int(stride)
         if self.pooling not in ("avg", "max"):
             raise ConfigError(f"HRFPN pooling must be 'avg' or 'max', got {pooling!r}")
+        if self.stride not in (1, 2):
+            raise ConfigError(f"HRFPN stride must be 1 (P2-P6) or 2 (P3-P7), got {stride!r}")
         self.concat = UpsampleConcat("bilinear", name="concat")
         self.reduction_conv = Sequence(
             [layers.Conv2D(out_channels, 1, kernel_initializer=conv_init(), name="0")],
@@ -211,11 +217,21 @@ class HRFPN(layers.Layer):
         self.pools = [pool(2**i, strides=2**i, name=f"pool{i}") for i in range(1, num_outs)]
         self.fpn_conv = Group(
             [
-                layers.Conv2D(out_channels, 3, padding="same", kernel_initializer=conv_init(), name=str(i))
+                layers.Conv2D(out_channels, 3, strides=self.stride,
+                              padding="same" if self.stride == 1 else "valid",
+                              kernel_initializer=conv_init(), name=str(i))
                 for i in range(num_outs)
             ],
             name="fpn_conv",
         )
+
+    @property
+    def first_level(self):
+        """The pyramid level of the first output: 2 (stride 4) or 3 (stride 8)."""
+        return 2 if self.stride == 1 else 3
+
+    def level_names(self):
+        return [f"P{self.first_level + i}" for i in range(self.num_outs)]
 
     def build(self, input_shape):
         shape = self.concat.compute_output_shape(input_shape)
@@ -226,20 +242,25 @@ class HRFPN(layers.Layer):
 
     def compute_output_shape(self, input_shape):
         height, width = tuple(input_shape)[0][1:3]
-        out = {}
-        for i in range(self.num_outs):
-            factor = 2**i
-            h = None if height is None else height // factor
-            w = None if width is None else width // factor
-            out[f"P{i + 2}"] = (input_shape[0][0], h, w, self.out_channels)
-        return out
+
+        def size(n, factor):
+            if n is None:
+                return None
+            n //= factor  # average pooling, floor
+            return n if self.stride == 1 else (n + 1) // 2  # 3x3 conv, stride 2, padding 1
+
+        return {
+            name: (input_shape[0][0], size(height, 2**i), size(width, 2**i), self.out_channels)
+            for i, name in enumerate(self.level_names())
+        }
 
     def call(self, inputs):
         out = self.reduction_conv(self.concat(inputs))
         levels = [out] + [pool(out) for pool in self.pools]
+        pad = [[0, 0], [1, 1], [1, 1], [0, 0]]
         return {
-            f"P{i + 2}": conv(level)
-            for i, (conv, level) in enumerate(zip(self.fpn_conv, levels, strict=True))
+            name: conv(level if self.stride == 1 else ops.pad(level, pad))
+            for name, conv, level in zip(self.level_names(), self.fpn_conv, levels, strict=True)
         }
 
     def get_config(self):
@@ -248,4 +269,5 @@ class HRFPN(layers.Layer):
             "out_channels": self.out_channels,
             "num_outs": self.num_outs,
             "pooling": self.pooling,
+            "stride": self.stride,
         }

@@ -8,6 +8,7 @@ from hrnet_tf.convert import checkpoints
 from hrnet_tf.errors import ConfigError, ModelFileError
 from hrnet_tf.layers.resize import check_method
 from hrnet_tf.models.backbone import hrnet_trunk
+from hrnet_tf.models.fcos import FCOSHead
 from hrnet_tf.models.heads import (
     HRFPN,
     SegmentationHead,
@@ -190,20 +191,68 @@ def HRNetV2p(
     bn_momentum=0.9,
     sync_bn=False,
     input_tensor=None,
+    fpn_stride=1,
 ):
     """HRNetV2p, the detection backbone: HRNetV2 features and the HRFPN neck.
 
     Returns a model whose output is a dict of five ``out_channels`` levels "P2".."P6" (strides 4 to
-    64), the ``pyramid_outputs`` convention of keras-hub detectors. The official detection trunk
-    fuses with nearest upsampling by fixed factors, so image sizes must be multiples of 32 (detectors
-    pad to that); pass ``upsample_method="bilinear"`` for arbitrary sizes.
+    64; ``fpn_stride=2``: "P3".."P7", strides 8 to 128, mmdetection's FCOS configs), the
+    ``pyramid_outputs`` convention of keras-hub detectors. The official detection trunk fuses with
+    nearest upsampling by fixed factors, so image sizes must be multiples of 32 (detectors pad to
+    that); pass ``upsample_method="bilinear"`` for arbitrary sizes.
     """
     inputs, features = _trunk(
         width, input_shape, input_tensor, upsample_method, bn_momentum=bn_momentum, sync_bn=sync_bn
     )
-    pyramid = HRFPN(out_channels, pooling=pooling, name="neck")(features)
+    pyramid = HRFPN(out_channels, pooling=pooling, stride=fpn_stride, name="neck")(features)
     info = model_info("detection", "HRNetV2p", width, upsample_method, output_stride=None)
     return _finish(inputs, pyramid, name or f"hrnet_v2p_{spec_name(width)}", weights, info)
+
+
+def HRNetFCOS(
+    width=32,
+    num_classes=80,
+    input_shape=(None, None, 3),
+    *,
+    weights=None,
+    name=None,
+    fpn_stride=2,
+    out_channels=256,
+    feat_channels=256,
+    stacked_convs=4,
+    gn_groups=32,
+    head_conv_bias=False,
+    norm_on_bbox=False,
+    centerness_on_reg=False,
+    pooling="avg",
+    upsample_method="nearest",
+    bn_momentum=0.9,
+    sync_bn=False,
+    input_tensor=None,
+):
+    """FCOS on HRNetV2p (mmdetection ``configs/hrnet/fcos_hrnetv2p_w32_gn-head_4x4_1x_coco.py``):
+    the trunk, the HRFPN neck (``fpn_stride=2``: P3-P7, strides 8 to 128) and mmdet's GN head
+    (:class:`hrnet_tf.models.fcos.FCOSHead`, layer ``bbox_head``).
+
+    The output is one tensor [batch, points, num_classes + 5] (class logits, distances to the box
+    sides in input pixels, centerness logit); :mod:`hrnet_tf.detection.codec` turns it into boxes.
+    ``norm_on_bbox`` and ``centerness_on_reg`` are mmdet's FCOS options (off in the HRNet configs);
+    ``head_conv_bias`` gives the tower convs a bias (off: mmdet's ``conv_bias='auto'`` with GN).
+    Inputs must be multiples of 32 (the detection pipeline pads to that).
+    """
+    inputs, features = _trunk(
+        width, input_shape, input_tensor, upsample_method, bn_momentum=bn_momentum, sync_bn=sync_bn
+    )
+    neck = HRFPN(out_channels, pooling=pooling, stride=fpn_stride, name="neck")
+    pyramid = neck(features)
+    strides = [2 ** (neck.first_level + i) for i in range(neck.num_outs)]
+    head = FCOSHead(num_classes, strides, feat_channels=feat_channels, stacked_convs=stacked_convs,
+                    groups=gn_groups, conv_bias=head_conv_bias, norm_on_bbox=norm_on_bbox,
+                    centerness_on_reg=centerness_on_reg, name="bbox_head")
+    outputs = head([pyramid[level] for level in neck.level_names()])
+    info = model_info("detection", "HRNetFCOS", width, upsample_method, output_stride=None,
+                      labels={"num_classes": int(num_classes), "strides": strides})
+    return _finish(inputs, outputs, name or f"fcos_hrnetv2p_{spec_name(width)}", weights, info)
 
 
 def HRNetClassifier(
@@ -254,6 +303,7 @@ __all__ = [
     "HRNetV2",
     "HRNetV2Landmarks",
     "HRNetV2p",
+    "HRNetFCOS",
     "build_model",
     "feature_extractor",
     "from_preset",
@@ -301,6 +351,7 @@ CONSTRUCTORS = {
     "HRNetV2p": HRNetV2p,
     "HRNetClassifier": HRNetClassifier,
     "HRNetV2Landmarks": HRNetV2Landmarks,
+    "HRNetFCOS": HRNetFCOS,
 }
 
 MODEL_KINDS = {
@@ -312,11 +363,13 @@ MODEL_KINDS = {
     "detection": HRNetV2p,
     "v2p": HRNetV2p,
     "landmarks": HRNetV2Landmarks,
+    "fcos": HRNetFCOS,
 }
 
 
 def build_model(kind, **kwargs):
-    """A model by task name ("classifier", "pose"/"v1", "segmentation"/"v2", "detection"/"v2p")."""
+    """A model by task name ("classifier", "pose"/"v1", "segmentation"/"v2", "detection"/"v2p",
+    "fcos")."""
     try:
         constructor = MODEL_KINDS[kind.lower()]
     except KeyError:

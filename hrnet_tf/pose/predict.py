@@ -1,13 +1,16 @@
 """Pose inference on one image: prints the keypoints as json and draws the skeleton.
 
     python -m hrnet_tf.pose.predict IMAGE --weights runs/pose/synthetic_tiny/model.keras \\
-        [--box x,y,w,h | --boxes FILE.json] [--out OUT.png] [--no-flip] [--threshold 0.2]
+        [--box x,y,w,h | --boxes FILE.json | --detector DET.keras] [--out OUT.png] [--no-flip] \\
+        [--threshold 0.2]
 
 A trained ``model.keras`` knows its input size and keypoint set (``model.info.labels``); for
 ``.weights.h5`` or an official ``pose_hrnet_*.pth`` say which network with ``--width``,
 ``--input-size`` and ``--keypoints`` (only for those). ``--boxes`` reads a json list of
-``[x, y, w, h]`` boxes or of COCO detections (``{"bbox": [...], "score": s}``). Without a box the
-whole image is one person box. The keypoints come from the same top-down inference as evaluation
+``[x, y, w, h]`` boxes or of COCO detections (``{"bbox": [...], "score": s}``). ``--detector
+DET.keras`` finds the people first (:func:`hrnet_tf.detection.predict.detect_people`: the person
+boxes scoring at least ``--det-threshold``, default 0.5). Without any of these the whole image is
+one person box. The keypoints come from the same top-down inference as evaluation
 and the SavedModel ``keypoints`` signature (:meth:`hrnet_tf.pose.codec.PoseCodec.estimate`: crop,
 flip test, decoding).
 
@@ -110,6 +113,10 @@ def build_parser():
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--box", help="person box x,y,w,h (pixels)")
     group.add_argument("--boxes", help="json file of boxes or COCO person detections")
+    group.add_argument("--detector", help="a detector model.keras (train/detect.py): find the "
+                       "people first (category 'person', or the detector's only class)")
+    parser.add_argument("--det-threshold", type=float, default=0.5,
+                        help="with --detector: lowest person score kept (default 0.5)")
     parser.add_argument("--weights", default="",
                         help="a trained model.keras, or .weights.h5 / official .pth")
     parser.add_argument("--width", help=f"with non-.keras weights: HRNet width ({DEFAULT_WIDTH})")
@@ -195,6 +202,10 @@ def _main(argv):
         boxes, scores = [parse_box(args.box)], [1.0]
     elif args.boxes:
         boxes, scores = read_boxes(args.boxes)
+    elif args.detector:
+        from hrnet_tf.detection.predict import detect_people
+
+        boxes, scores = detect_people(args.detector, image, args.det_threshold)
     else:
         boxes, scores = [[0.0, 0.0, float(image.shape[1]), float(image.shape[0])]], [1.0]
     model, keypoints = load_pose_model(args)

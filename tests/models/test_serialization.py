@@ -67,6 +67,8 @@ BACKEND_MODELS = {
     "segmentation": ("HRNetV2", {"num_classes": 4, "upsample_method": "bilinear_align_corners"}),
     "classifier": ("HRNetClassifier", {"num_classes": 5, "input_shape": [64, 64, 3]}),
     "detection": ("HRNetV2p", {"input_shape": [64, 64, 3]}),
+    "fcos": ("HRNetFCOS", {"num_classes": 3, "input_shape": [64, 64, 3], "out_channels": 16,
+                           "feat_channels": 16, "stacked_convs": 1, "gn_groups": 4}),
 }
 
 

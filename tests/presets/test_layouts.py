@@ -72,7 +72,7 @@ def test_mmdet_hrfpn_neck_keys():
             foreign[f"neck.fpn_convs.{level}.conv.{param}"] = value
         else:
             foreign["backbone." + key] = value
-    assert not LAYOUTS["mmdet"].complete  # the FCOS head (bbox_head.*) waits for the detection model
+    assert LAYOUTS["mmdet"].complete  # the FCOS head (bbox_head.*) maps onto HRNetFCOS
     assert_loads_exactly(model, foreign, "mmdet", official)
 
 
