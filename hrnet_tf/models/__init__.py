@@ -3,6 +3,7 @@
 from hrnet_tf.models.hrnet import (
     MODEL_KINDS,
     HRNetClassifier,
+    HRNetOCR,
     HRNetV1,
     HRNetV2,
     HRNetV2p,
@@ -21,6 +22,7 @@ __all__ = [
     "WIDTHS",
     "HRNetClassifier",
     "HRNetModel",
+    "HRNetOCR",
     "HRNetSpec",
     "HRNetV1",
     "HRNetV2",
