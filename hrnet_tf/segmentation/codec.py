@@ -46,8 +46,9 @@ def _resize(x, size, align_corners=False):
     if align_corners:
         from hrnet_tf.layers.resize import resize
 
-        return resize(tf.convert_to_tensor(x, tf.float32), tuple(int(s) for s in size),
-                      "bilinear_align_corners")
+        if isinstance(size, tf.Tensor):
+            size = (size[0], size[1])
+        return resize(tf.convert_to_tensor(x, tf.float32), tuple(size), "bilinear_align_corners")
     return tf.image.resize(x, tf.cast(size, tf.int32), method="bilinear")
 
 
@@ -288,7 +289,23 @@ def predict_labels(forward, images, mode="whole", scales=(1.0,), flip=False,
 def output_classes(model):
     """The number of classes a segmentation model predicts (HRNet-OCR: its ``out`` head)."""
     shape = model.output_shape
-    return int((shape["out"] if isinstance(shape, dict) else shape)[-1])
+    if isinstance(shape, dict):
+        shape = shape["out"]
+    elif isinstance(shape, list):  # Keras lists dict outputs by sorted key: aux, out
+        shape = shape[-1]
+    return int(shape[-1])
+
+
+def prediction_model(model):
+    """``model`` with one output, its prediction: HRNet-OCR's ``out`` head (the same layers and
+    weights; Keras lists dict outputs by sorted key, aux then out); any other model as it is.
+    TFLite and ONNX exports run this one output."""
+    if not isinstance(getattr(model, "output_shape", None), list) or len(model.outputs) != 2:
+        return model
+    from hrnet_tf.models.model import HRNetModel
+
+    return HRNetModel(model.inputs, model.outputs[-1], info=getattr(model, "info", None),
+                      name=model.name)
 
 
 def model_align_corners(model):
@@ -324,6 +341,7 @@ __all__ = [
     "main_output",
     "model_align_corners",
     "output_classes",
+    "prediction_model",
     "inference",
     "multi_scale_inference",
     "predict_labels",

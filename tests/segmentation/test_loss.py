@@ -7,6 +7,8 @@ import pytest
 from hrnet_tf.segmentation import labels as L
 from hrnet_tf.segmentation.loss import SegmentationLoss, cross_entropy, ohem_cross_entropy
 
+from .helpers import corner_resize
+
 IGNORE = 255
 
 
@@ -118,28 +120,11 @@ def test_ohem_min_kept_per_group_of_images_as_the_official_gpus():
     assert float(np.mean(loss(labels, logits))) == pytest.approx(expected, rel=1e-5)
 
 
-def upsample_align_corners_np(logits, size):
-    # F.interpolate(bilinear, align_corners=True): source = dst * (in - 1) / (out - 1).
-    n, h, w, c = logits.shape
-    ys = np.arange(size[0]) * (h - 1) / max(size[0] - 1, 1)
-    xs = np.arange(size[1]) * (w - 1) / max(size[1] - 1, 1)
-    y0 = np.floor(ys).astype(int)
-    x0 = np.floor(xs).astype(int)
-    y1, x1 = np.minimum(y0 + 1, h - 1), np.minimum(x0 + 1, w - 1)
-    fy, fx = (ys - y0)[:, None, None], (xs - x0)[None, :, None]
-    out = []
-    for x in logits.astype(np.float64):
-        top = x[y0][:, x0] * (1 - fx) + x[y0][:, x1] * fx
-        bottom = x[y1][:, x0] * (1 - fx) + x[y1][:, x1] * fx
-        out.append(top * (1 - fy) + bottom * fy)
-    return np.stack(out)
-
-
 def test_align_corners_loss_and_ocr_balance_weights():
     labels, logits = make_batch(4)
     aux = make_batch(5)[1]
     # Official CrossEntropy with MODEL.ALIGN_CORNERS True: the logits are resized corner-aligned.
-    up = upsample_align_corners_np(logits, labels.shape[1:])
+    up = np.stack([corner_resize(x, *labels.shape[1:]) for x in logits]).astype(np.float64)
     log_p = up - np.log(np.exp(up).sum(-1, keepdims=True))
     valid = labels != IGNORE
     expected = -np.take_along_axis(log_p, np.where(valid, labels, 0)[..., None], -1)[..., 0]
