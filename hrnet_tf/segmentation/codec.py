@@ -315,6 +315,18 @@ def model_align_corners(model):
     return getattr(info, "upsample_method", None) == "bilinear_align_corners"
 
 
+def resize_uint8(images, size):
+    """uint8 ``images`` [N, H, W, 3] (eager) resized to ``size`` by ``cv2.resize(INTER_LINEAR)``
+    on the uint8 pixels, as the official LIP test does (``lip.py``: the decoded image resized to
+    the test size before ``input_transform``; cv2's fixed-point rounding included)."""
+    import cv2
+
+    height, width = (int(v) for v in size)
+    array = np.asarray(images)
+    return np.stack([cv2.resize(np.ascontiguousarray(a), (width, height),
+                                interpolation=cv2.INTER_LINEAR) for a in array])
+
+
 def fixed_input_size(model):
     """(height, width) of a model built for one input size, or None (HRNetV2 takes any size)."""
     height, width = model.inputs[0].shape[1:3]
@@ -345,6 +357,7 @@ __all__ = [
     "inference",
     "multi_scale_inference",
     "predict_labels",
+    "resize_uint8",
     "resized_shape",
     "segment_images",
     "sliding_window",

@@ -24,7 +24,7 @@ from hrnet_tf.data.normalization import IMAGENET
 from hrnet_tf.errors import DataError
 from hrnet_tf.evaluation import Evaluator
 from hrnet_tf.segmentation import labels as L
-from hrnet_tf.segmentation.codec import MODES, predict_labels
+from hrnet_tf.segmentation.codec import MODES, predict_labels, resize_uint8
 from hrnet_tf.segmentation.metrics import confusion_matrix, miou_report
 from hrnet_tf.segmentation.pipeline import eval_dataset
 
@@ -96,12 +96,15 @@ class SegmentationEvaluator(Evaluator):
 
     def predict(self, forward, batch):
         label_size = tuple(batch["label"].shape[1:3])
-        image_size = tuple(batch["image"].shape[1:3])
+        image, input_size = batch["image"], self.input_size
+        if input_size is not None and self.info.resize_to_crop_first:
+            # LIP: the uint8 image resized to the test size first, as the official loader does.
+            image, input_size = resize_uint8(image, input_size), None
         train_ids = predict_labels(
-            forward, normalize(batch["image"], self.normalization), self.mode, self.scales,
+            forward, normalize(image, self.normalization), self.mode, self.scales,
             self.flip, self.test_size, self.base_size, self.stride, self.info.flip_pairs,
-            input_size=self.input_size,
-            output_size=None if label_size == image_size else label_size,
+            input_size=input_size,
+            output_size=None if label_size == tuple(image.shape[1:3]) else label_size,
             protocol=self.protocol, pad_value=self.pad_value, align_corners=self.align_corners,
         )
         return train_ids[None]

@@ -73,19 +73,24 @@ def segment_image(forward, image, info, mode="whole", scales=(1.0,), flip=False,
     (``crop_size``: the test size, default ``info.test_size``; ``info.protocol``'s rule)."""
     from hrnet_tf.data.images import normalize
     from hrnet_tf.data.normalization import IMAGENET
-    from hrnet_tf.segmentation.codec import predict_labels
+    from hrnet_tf.segmentation.codec import predict_labels, resize_uint8
 
     height, width = image.shape[:2]
     test_size = tuple(crop_size or info.test_size or info.crop_size)
     if input_size is None and info.resize_to_crop_first:
         input_size = test_size
     normalization = normalization or IMAGENET
-    x = normalize(image[None], normalization)
+    x = image[None]
+    if input_size is not None and info.resize_to_crop_first:  # LIP: uint8 resize first
+        x, input_size = resize_uint8(x, input_size), None
+        output_size = (height, width)
+    else:
+        output_size = (height, width) if input_size is not None else None
+    x = normalize(x, normalization)
     pad_value = np.asarray(normalize(np.zeros((1, 1, 1, 3), np.uint8), normalization))[0, 0, 0]
     return predict_labels(
         forward, x, mode, scales, flip, test_size, base_size, stride,
-        flip_pairs=info.flip_pairs, input_size=input_size,
-        output_size=(height, width) if input_size is not None else None,
+        flip_pairs=info.flip_pairs, input_size=input_size, output_size=output_size,
         protocol=info.protocol, pad_value=pad_value, align_corners=align_corners,
     )
 
