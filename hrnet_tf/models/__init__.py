@@ -1,5 +1,6 @@
 """HRNet models: stage specifications, the trunk, heads, the public constructors and HRNetModel."""
 
+from hrnet_tf.models import ocr as _ocr  # noqa: F401 (registers the OCR layers for load_model)
 from hrnet_tf.models.hrnet import (
     MODEL_KINDS,
     HRNetClassifier,

@@ -69,3 +69,21 @@ def test_ocr_default_channels_and_dropout_are_the_official_ones():
     assert distri.key_channels == 256  # MODEL.OCR.KEY_CHANNELS
     assert distri.conv_bn_dropout.drop.rate == 0.05  # MODEL.OCR.DROPOUT
     assert model.info.upsample_method == "bilinear_align_corners"  # MODEL.ALIGN_CORNERS True
+
+
+def test_a_saved_ocr_model_loads_in_a_fresh_process(tmp_path):
+    # The OCR layers are registered by importing hrnet_tf, not only by building a model.
+    import subprocess
+    import sys
+
+    model = hrnet_tf.HRNetOCR("tiny", num_classes=3, ocr_mid_channels=8, ocr_key_channels=4)
+    path = tmp_path / "ocr.keras"
+    model.save(path)
+    x = np.random.default_rng(0).normal(size=(1, 32, 32, 3)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    code = ("import sys, numpy as np, hrnet_tf; m = hrnet_tf.load_model(sys.argv[1]); "
+            "np.save(sys.argv[3], np.asarray(m(np.load(sys.argv[2]), training=False)['out']))")
+    subprocess.run([sys.executable, "-c", code, str(path), str(tmp_path / "x.npy"),
+                    str(tmp_path / "y.npy")], check=True, capture_output=True)
+    want = np.asarray(model(x, training=False)["out"])
+    np.testing.assert_allclose(np.load(tmp_path / "y.npy"), want, rtol=1e-5, atol=1e-6)
