@@ -18,6 +18,11 @@ Fixtures:
   mmdetection's FCOS head on the stride-2 neck, re-implemented below from the official sources, on
   random branch features (the trunk is covered by the fixtures above). Needs torch only:
   ``python scripts/make_parity_fixtures.py detection``.
+* ``ocr_w18_small``: HRNet-OCR, re-implemented below in PyTorch from the official
+  ``lib/models/seg_hrnet_ocr.py`` (branch ``HRNet-OCR``: trunk, ``SpatialGather_Module``,
+  ``_ObjectAttentionBlock``, ``SpatialOCR_Module``, ``aux_head``, ``cls_head``; align_corners=True),
+  W18-small-v1 trunk, reduced OCR channels (mid 32, key 16), both outputs. Needs torch only:
+  ``python scripts/make_parity_fixtures.py ocr`` regenerates just this one.
 """
 
 import sys
@@ -380,16 +385,270 @@ def detection():
     detection_fcos("fcos_mmdet_norm_on_bbox", seed=10, norm_on_bbox=True, centerness_on_reg=True)
 
 
+# -- HRNet-OCR, from lib/models/seg_hrnet_ocr.py of the HRNet-OCR branch ------------------------------
+# (module names and forward passes as there; the official config of W18-small-v1:
+# experiments/cityscapes/seg_hrnet_w18_small_v1_512x1024_*.yaml, MODEL.EXTRA STAGE1..STAGE4)
+W18_SMALL_V1 = {
+    "STAGE1": dict(NUM_MODULES=1, NUM_BRANCHES=1, BLOCK="BOTTLENECK", NUM_BLOCKS=[1], NUM_CHANNELS=[32]),
+    "STAGE2": dict(NUM_MODULES=1, NUM_BRANCHES=2, BLOCK="BASIC", NUM_BLOCKS=[2, 2], NUM_CHANNELS=[16, 32]),
+    "STAGE3": dict(NUM_MODULES=1, NUM_BRANCHES=3, BLOCK="BASIC", NUM_BLOCKS=[2, 2, 2],
+                   NUM_CHANNELS=[16, 32, 64]),
+    "STAGE4": dict(NUM_MODULES=1, NUM_BRANCHES=4, BLOCK="BASIC", NUM_BLOCKS=[2, 2, 2, 2],
+                   NUM_CHANNELS=[16, 32, 64, 128]),
+}
+
+
+def _conv3x3(cin, cout, stride=1):
+    return nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+
+
+class OcrBasicBlock(nn.Module):
+    expansion = 1
+
+    def __init__(self, inplanes, planes, stride=1, downsample=None):
+        super().__init__()
+        self.conv1, self.bn1 = _conv3x3(inplanes, planes, stride), nn.BatchNorm2d(planes)
+        self.conv2, self.bn2 = _conv3x3(planes, planes), nn.BatchNorm2d(planes)
+        self.relu, self.downsample = nn.ReLU(), downsample
+
+    def forward(self, x):
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return self.relu(out + (x if self.downsample is None else self.downsample(x)))
+
+
+class OcrBottleneck(nn.Module):
+    expansion = 4
+
+    def __init__(self, inplanes, planes, stride=1, downsample=None):
+        super().__init__()
+        self.conv1, self.bn1 = nn.Conv2d(inplanes, planes, 1, bias=False), nn.BatchNorm2d(planes)
+        self.conv2, self.bn2 = _conv3x3(planes, planes, stride), nn.BatchNorm2d(planes)
+        self.conv3 = nn.Conv2d(planes, planes * 4, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(planes * 4)
+        self.relu, self.downsample = nn.ReLU(), downsample
+
+    def forward(self, x):
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        return self.relu(out + (x if self.downsample is None else self.downsample(x)))
+
+
+OCR_BLOCKS = {"BASIC": OcrBasicBlock, "BOTTLENECK": OcrBottleneck}
+
+
+def _make_layer(block, inplanes, planes, blocks, stride=1):
+    downsample = None
+    if stride != 1 or inplanes != planes * block.expansion:
+        downsample = nn.Sequential(nn.Conv2d(inplanes, planes * block.expansion, 1, stride, bias=False),
+                                   nn.BatchNorm2d(planes * block.expansion))
+    layers = [block(inplanes, planes, stride, downsample)]
+    layers += [block(planes * block.expansion, planes) for _ in range(1, blocks)]
+    return nn.Sequential(*layers)
+
+
+class OcrHRModule(nn.Module):
+    """HighResolutionModule: branches, then fuse (upsampling to x[i]'s size with align_corners)."""
+
+    def __init__(self, block, num_blocks, in_channels, num_channels, align_corners):
+        super().__init__()
+        self.align_corners = align_corners
+        self.num_branches = len(num_blocks)
+        self.branches = nn.ModuleList()
+        for i, (n, c) in enumerate(zip(num_blocks, num_channels, strict=True)):
+            self.branches.append(_make_layer(block, in_channels[i], c, n))
+            in_channels[i] = c * block.expansion
+        self.in_channels = in_channels
+        fuse = []
+        for i in range(self.num_branches if self.num_branches > 1 else 0):
+            row = []
+            for j in range(self.num_branches):
+                if j > i:
+                    row.append(nn.Sequential(nn.Conv2d(in_channels[j], in_channels[i], 1, bias=False),
+                                             nn.BatchNorm2d(in_channels[i])))
+                elif j == i:
+                    row.append(None)
+                else:
+                    convs = []
+                    for k in range(i - j):
+                        last = k == i - j - 1
+                        cout = in_channels[i] if last else in_channels[j]
+                        parts = [_conv3x3(in_channels[j], cout, 2), nn.BatchNorm2d(cout)]
+                        convs.append(nn.Sequential(*parts) if last else nn.Sequential(*parts, nn.ReLU()))
+                    row.append(nn.Sequential(*convs))
+            fuse.append(nn.ModuleList(row))
+        self.fuse_layers = nn.ModuleList(fuse)
+        self.relu = nn.ReLU()
+
+    def forward(self, x):
+        x = [branch(xi) for branch, xi in zip(self.branches, x, strict=True)]
+        if self.num_branches == 1:
+            return x
+        out = []
+        for i in range(len(self.fuse_layers)):
+            y = x[0] if i == 0 else self.fuse_layers[i][0](x[0])
+            for j in range(1, self.num_branches):
+                if i == j:
+                    y = y + x[j]
+                elif j > i:
+                    y = y + F.interpolate(self.fuse_layers[i][j](x[j]), size=x[i].shape[-2:],
+                                          mode="bilinear", align_corners=self.align_corners)
+                else:
+                    y = y + self.fuse_layers[i][j](x[j])
+            out.append(self.relu(y))
+        return out
+
+
+def _transition(pre, cur):
+    layers = []
+    for i, c in enumerate(cur):
+        if i < len(pre):
+            layers.append(None if c == pre[i] else nn.Sequential(
+                _conv3x3(pre[i], c), nn.BatchNorm2d(c), nn.ReLU()))
+        else:
+            convs = []
+            for j in range(i + 1 - len(pre)):
+                cout = c if j == i - len(pre) else pre[-1]
+                convs.append(nn.Sequential(_conv3x3(pre[-1], cout, 2), nn.BatchNorm2d(cout), nn.ReLU()))
+            layers.append(nn.Sequential(*convs))
+    return nn.ModuleList(layers)
+
+
+class OcrSpatialGather(nn.Module):
+    def forward(self, feats, probs):
+        n, k = probs.shape[:2]
+        probs = F.softmax(probs.view(n, k, -1), dim=2)  # scale 1
+        feats = feats.view(n, feats.shape[1], -1).permute(0, 2, 1)
+        return torch.matmul(probs, feats).permute(0, 2, 1).unsqueeze(3)  # n x c x k x 1
+
+
+def _bn_relu(c):
+    return nn.Sequential(nn.BatchNorm2d(c), nn.ReLU())  # ModuleHelper.BNReLU
+
+
+class OcrObjectAttention(nn.Module):
+    def __init__(self, cin, key):
+        super().__init__()
+        self.key_channels = key
+        self.f_pixel = nn.Sequential(nn.Conv2d(cin, key, 1, bias=False), _bn_relu(key),
+                                     nn.Conv2d(key, key, 1, bias=False), _bn_relu(key))
+        self.f_object = nn.Sequential(nn.Conv2d(cin, key, 1, bias=False), _bn_relu(key),
+                                      nn.Conv2d(key, key, 1, bias=False), _bn_relu(key))
+        self.f_down = nn.Sequential(nn.Conv2d(cin, key, 1, bias=False), _bn_relu(key))
+        self.f_up = nn.Sequential(nn.Conv2d(key, cin, 1, bias=False), _bn_relu(cin))
+
+    def forward(self, x, proxy):
+        n, h, w = x.shape[0], x.shape[2], x.shape[3]
+        query = self.f_pixel(x).view(n, self.key_channels, -1).permute(0, 2, 1)
+        key = self.f_object(proxy).view(n, self.key_channels, -1)
+        value = self.f_down(proxy).view(n, self.key_channels, -1).permute(0, 2, 1)
+        sim = F.softmax((self.key_channels ** -0.5) * torch.matmul(query, key), dim=-1)
+        context = torch.matmul(sim, value).permute(0, 2, 1).contiguous()
+        return self.f_up(context.view(n, self.key_channels, h, w))
+
+
+class OcrDistri(nn.Module):
+    def __init__(self, cin, key, cout, dropout):
+        super().__init__()
+        self.object_context_block = OcrObjectAttention(cin, key)
+        self.conv_bn_dropout = nn.Sequential(nn.Conv2d(2 * cin, cout, 1, bias=False), _bn_relu(cout),
+                                             nn.Dropout2d(dropout))
+
+    def forward(self, feats, proxy):
+        return self.conv_bn_dropout(torch.cat([self.object_context_block(feats, proxy), feats], 1))
+
+
+class OcrNet(nn.Module):
+    """HighResolutionNet of seg_hrnet_ocr.py (the fixed transition: y_list[i] for old branches)."""
+
+    def __init__(self, extra, num_classes, mid, key, align_corners=True):
+        super().__init__()
+        self.align_corners = align_corners
+        self.conv1, self.bn1 = nn.Conv2d(3, 64, 3, 2, 1, bias=False), nn.BatchNorm2d(64)
+        self.conv2, self.bn2 = nn.Conv2d(64, 64, 3, 2, 1, bias=False), nn.BatchNorm2d(64)
+        self.relu = nn.ReLU()
+        s1 = extra["STAGE1"]
+        block = OCR_BLOCKS[s1["BLOCK"]]
+        self.layer1 = _make_layer(block, 64, s1["NUM_CHANNELS"][0], s1["NUM_BLOCKS"][0])
+        pre = [block.expansion * s1["NUM_CHANNELS"][0]]
+        for s in (2, 3, 4):
+            cfg = extra[f"STAGE{s}"]
+            block = OCR_BLOCKS[cfg["BLOCK"]]
+            cur = [c * block.expansion for c in cfg["NUM_CHANNELS"]]
+            setattr(self, f"transition{s - 1}", _transition(pre, cur))
+            modules, chans = [], list(cur)
+            for _ in range(cfg["NUM_MODULES"]):
+                modules.append(OcrHRModule(block, cfg["NUM_BLOCKS"], chans, cfg["NUM_CHANNELS"],
+                                           align_corners))
+                chans = list(modules[-1].in_channels)
+            setattr(self, f"stage{s}", nn.Sequential(*modules))
+            pre = chans
+        last = sum(pre)
+        self.conv3x3_ocr = nn.Sequential(nn.Conv2d(last, mid, 3, 1, 1), nn.BatchNorm2d(mid), nn.ReLU())
+        self.ocr_gather_head = OcrSpatialGather()
+        self.ocr_distri_head = OcrDistri(mid, key, mid, 0.05)
+        self.cls_head = nn.Conv2d(mid, num_classes, 1, 1, 0, bias=True)
+        self.aux_head = nn.Sequential(nn.Conv2d(last, last, 1, 1, 0), nn.BatchNorm2d(last), nn.ReLU(),
+                                      nn.Conv2d(last, num_classes, 1, 1, 0, bias=True))
+
+    def forward(self, x):
+        x = self.relu(self.bn1(self.conv1(x)))
+        x = self.relu(self.bn2(self.conv2(x)))
+        ys = [self.layer1(x)]
+        for s in (2, 3, 4):
+            transition = getattr(self, f"transition{s - 1}")
+            xs = []
+            for i, t in enumerate(transition):
+                if t is None:
+                    xs.append(ys[i])
+                else:
+                    xs.append(t(ys[i] if i < len(ys) else ys[-1]))
+            ys = xs
+            for module in getattr(self, f"stage{s}"):
+                ys = module(ys)
+        h, w = ys[0].shape[-2:]
+        feats = torch.cat([ys[0]] + [F.interpolate(y, size=(h, w), mode="bilinear",
+                                                   align_corners=self.align_corners) for y in ys[1:]], 1)
+        out_aux = self.aux_head(feats)
+        feats = self.conv3x3_ocr(feats)
+        context = self.ocr_gather_head(feats, out_aux)
+        out = self.cls_head(self.ocr_distri_head(feats, context))
+        return [out_aux, out]
+
+
+def ocr(seed, size=(70, 90), num_classes=5, mid=32, key=16):
+    model = OcrNet(W18_SMALL_V1, num_classes, mid, key).eval()
+    ks = keys_and_shapes(model)
+    load(model, random_state_dict(ks, seed))
+    x = torch.from_numpy(np.random.default_rng(seed + 1).normal(size=(1, 3, *size)).astype(np.float32))
+    with torch.no_grad():
+        aux, out = model(x)
+    save_fixture(
+        OUT / "ocr_w18_small.npz",
+        ks,
+        seed,
+        {"input": nhwc(x), "aux": nhwc(aux), "out": nhwc(out)},
+        {"width": "18-small-v1", "num_classes": num_classes, "ocr_mid_channels": mid,
+         "ocr_key_channels": key, "upsample_method": "bilinear_align_corners"},
+    )
+    print("ocr aux", float(aux.abs().max()), "out", float(out.abs().max()))
+
+
+FIXTURES = {
+    "hrnet_w18_small": lambda: classification("hrnet_w18_small", seed=1),
+    "hrnet_w32": lambda: classification("hrnet_w32", seed=2),
+    "pose": lambda: pose(seed=3),
+    "seg_bilinear": lambda: segmentation(seed=4, align_corners=False),
+    "seg_align_corners": lambda: segmentation(seed=5, align_corners=True),
+    "resize": lambda: resize(seed=6),
+    "ocr": lambda: ocr(seed=7),
+    "detection": detection,
+}
+
+
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(2)
-    if sys.argv[1:] == ["detection"]:
-        detection()
-        sys.exit()
-    classification("hrnet_w18_small", seed=1)
-    classification("hrnet_w32", seed=2)
-    pose(seed=3)
-    segmentation(seed=4, align_corners=False)
-    segmentation(seed=5, align_corners=True)
-    resize(seed=6)
-    detection()
+    for name in sys.argv[1:] or FIXTURES:  # all of them, or the ones named
+        FIXTURES[name]()

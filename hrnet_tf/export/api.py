@@ -202,6 +202,10 @@ def export_model(
         export_saved_model(exported, out, task, raw_input_size=size)
         report.update(_check_saved_model(out, model, task, check_images))
     else:
+        if task == "segmentation":  # HRNet-OCR: the `out` head is the one output
+            from hrnet_tf.segmentation.codec import prediction_model
+
+            model, exported = prediction_model(model), prediction_model(exported)
         static = with_static_input(exported, size)
         x = normalize_uint8(check_images).numpy()
         expected = np.asarray(model(x, training=False))

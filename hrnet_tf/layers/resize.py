@@ -7,9 +7,10 @@
   picks the same pixels as PyTorch whenever the ratio is an integer.
 * ``"bilinear"``: `F.interpolate(mode="bilinear", align_corners=False)` (segmentation, landmarks);
   identical to TF's half-pixel-centre bilinear without antialiasing.
-* ``"bilinear_align_corners"``: `align_corners=True` (HRNet-OCR checkpoints). Keras has no such mode,
-  so it is built from two gathers and a lerp per axis, which runs on every backend and converts to
-  builtin TFLite ops (GATHER, MUL, ADD).
+* ``"bilinear_align_corners"``: `align_corners=True` (HRNet-OCR checkpoints). Keras has no such mode.
+  On TensorFlow it is ``ResizeBilinear(align_corners=True, half_pixel_centers=False)``, the same
+  formula, which TFLite keeps as one RESIZE_BILINEAR that XNNPACK runs; on the other backends two
+  gathers and a lerp per axis.
 
 Target sizes may be dynamic (``None`` dimensions in a functional model); on the TensorFlow backend
 they are then tensors, which `keras.ops.image.resize` refuses, so we call `tf.image.resize` there.
@@ -111,5 +112,11 @@ def _lerp_axis(x, out_len, axis):
 
 
 def _resize_align_corners(x, size):
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        out = tf.raw_ops.ResizeBilinear(images=x, size=tf.stack([size[0], size[1]]),
+                                        align_corners=True, half_pixel_centers=False)
+        return ops.cast(out, x.dtype)
     x = _lerp_axis(x, size[0], axis=1)
     return _lerp_axis(x, size[1], axis=2)

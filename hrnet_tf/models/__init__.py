@@ -1,10 +1,12 @@
 """HRNet models: stage specifications, the trunk, heads, the public constructors and HRNetModel."""
 
+from hrnet_tf.models import ocr as _ocr  # noqa: F401 (registers the OCR layers for load_model)
 from hrnet_tf.models.fold_bn import count_batch_norms, fold_batch_norm, inference_model
 from hrnet_tf.models.hrnet import (
     MODEL_KINDS,
     HRNetClassifier,
     HRNetFCOS,
+    HRNetOCR,
     HRNetV1,
     HRNetV2,
     HRNetV2Landmarks,
@@ -25,6 +27,7 @@ __all__ = [
     "HRNetClassifier",
     "HRNetFCOS",
     "HRNetModel",
+    "HRNetOCR",
     "HRNetSpec",
     "HRNetV1",
     "HRNetV2",

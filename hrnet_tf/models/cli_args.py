@@ -49,6 +49,10 @@ def add_model_arguments(parser):
         help="classifier / segmentation classes (default: 1000 / 19)",
     )
     parser.add_argument("--num-joints", type=int, default=None, help="pose heatmaps (default: 17)")
+    parser.add_argument("--ocr-mid-channels", type=int, default=None,
+                        help="HRNet-OCR MODEL.OCR.MID_CHANNELS (default: 512)")
+    parser.add_argument("--ocr-key-channels", type=int, default=None,
+                        help="HRNet-OCR MODEL.OCR.KEY_CHANNELS (default: 256)")
     parser.add_argument(
         "--input-size",
         type=parse_size,
@@ -80,9 +84,12 @@ def model_from_args(args, input_size=None):
         if args.num_classes is not None:
             kwargs["num_classes"] = args.num_classes
         kwargs["head_conv_bias"] = not args.no_head_conv_bias
-    elif kind in ("segmentation", "v2"):
+    elif kind in ("segmentation", "v2", "ocr"):
         if args.num_classes is not None:
             kwargs["num_classes"] = args.num_classes
+        for key in ("ocr_mid_channels", "ocr_key_channels"):
+            if kind == "ocr" and getattr(args, key, None) is not None:
+                kwargs[key] = getattr(args, key)
     elif kind in ("pose", "v1"):
         if args.num_joints is not None:
             kwargs["num_outputs"] = args.num_joints

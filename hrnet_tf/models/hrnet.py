@@ -6,6 +6,7 @@ import keras
 
 from hrnet_tf.convert import checkpoints
 from hrnet_tf.errors import ConfigError, ModelFileError
+from hrnet_tf.layers.common import ConvBN
 from hrnet_tf.layers.resize import check_method
 from hrnet_tf.models.backbone import hrnet_trunk
 from hrnet_tf.models.fcos import FCOSHead
@@ -299,6 +300,7 @@ def feature_extractor(model):
 __all__ = [
     "MODEL_KINDS",
     "HRNetClassifier",
+    "HRNetOCR",
     "HRNetV1",
     "HRNetV2",
     "HRNetV2Landmarks",
@@ -375,3 +377,57 @@ def build_model(kind, **kwargs):
     except KeyError:
         raise ConfigError(f"unknown model kind {kind!r}; choose one of {sorted(MODEL_KINDS)}") from None
     return constructor(**kwargs)
+
+
+def HRNetOCR(
+    width=48,
+    num_classes=19,
+    input_shape=(None, None, 3),
+    *,
+    weights=None,
+    name=None,
+    upsample_method="bilinear_align_corners",
+    bn_momentum=0.9,
+    ocr_mid_channels=512,
+    ocr_key_channels=256,
+    dropout=0.05,
+    sync_bn=False,
+    input_tensor=None,
+):
+    """HRNet-OCR (official branch ``HRNet-OCR``, ``lib/models/seg_hrnet_ocr.py``): HRNetV2 features,
+    soft object regions (``aux_head``), object-contextual representations (``conv3x3_ocr``,
+    ``ocr_gather_head``, ``ocr_distri_head``) and ``cls_head``; see :mod:`hrnet_tf.models.ocr`.
+
+    Returns a segmentation ``HRNetModel`` whose output is the dict ``{"aux": ..., "out": ...}`` of
+    stride-4 logits: ``out`` is the prediction (official ``TEST.OUTPUT_INDEX`` -1), ``aux`` is
+    trained beside it (``LOSS.BALANCE_WEIGHTS`` [0.4, 1]). Defaults are the official ones:
+    ``MODEL.ALIGN_CORNERS`` True (``upsample_method="bilinear_align_corners"``), BN momentum 0.1
+    (PyTorch; 0.9 here), ``MODEL.OCR`` MID_CHANNELS 512, KEY_CHANNELS 256, dropout 0.05. ``width``
+    takes every official width and stage specifications, as the other constructors.
+    """
+    from hrnet_tf.models.ocr import SpatialGather, SpatialOCR, pytorch_default_init
+
+    inputs, features = _trunk(
+        width, input_shape, input_tensor, upsample_method, bn_momentum=bn_momentum, sync_bn=sync_bn
+    )
+    feats = UpsampleConcat(upsample_method, name="concat")(features)
+    channels = feats.shape[-1]
+    aux_head = SegmentationHead(channels, num_classes, 1, bn_momentum, sync_bn, name="aux_head")
+    conv3x3_ocr = ConvBN(ocr_mid_channels, 3, 1, use_bias=True, bn_momentum=bn_momentum,
+                         sync_bn=sync_bn, name="conv3x3_ocr")
+    distri = SpatialOCR(ocr_mid_channels, ocr_key_channels, ocr_mid_channels, dropout,
+                        bn_momentum, sync_bn, name="ocr_distri_head")
+    cls_head = keras.layers.Conv2D(num_classes, 1, name="cls_head")
+    aux = aux_head(feats)
+    x = conv3x3_ocr(feats)
+    context = SpatialGather(name="ocr_gather_head")([x, aux])
+    out = cls_head(distri([x, context]))
+    for head in (aux_head, conv3x3_ocr, distri, cls_head):  # official init_weights skips them
+        pytorch_default_init(head)
+    info = model_info("segmentation", "HRNetOCR", width, upsample_method, output_stride=4)
+    return _finish(inputs, {"aux": aux, "out": out}, name or f"hrnet_ocr_{spec_name(width)}",
+                   weights, info)
+
+
+CONSTRUCTORS["HRNetOCR"] = HRNetOCR
+MODEL_KINDS["ocr"] = HRNetOCR

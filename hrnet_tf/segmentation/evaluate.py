@@ -6,6 +6,13 @@
         --mode multiscale --scales 0.5 0.75 1 1.25 1.5 1.75 --flip --save-predictions
     python -m hrnet_tf.segmentation.evaluate --dataset cityscapes --data-dir /data/cityscapes \\
         --weights hrnet_w48_cityscapes_cls19_1024x2048_trainset.pth
+    python -m hrnet_tf.segmentation.evaluate --config configs/segmentation/cityscapes_ocr_w48_512x1024.yaml \\
+        --data-dir /data/cityscapes --weights hrnet_ocr_cs_trainval_8227_torch11.pth
+
+The multi-scale test is the official one (``tools/test.py``): windows of the test size
+(``--test-size``, official ``TEST.IMAGE_SIZE``: Cityscapes 1024x2048, PASCAL-Context 480x480 or
+520x520, LIP 473x473), the long side at scale 1 ``--base-size`` (``TEST.BASE_SIZE``), and the
+dataset's rule (``--protocol``: Cityscapes shifts its last windows back, every other dataset pads).
 
 The experiment is ``--config FILE``, else ``--dataset NAME``'s official one, else the
 ``config.yaml`` that training wrote beside ``--weights``, else the official experiment of the
@@ -38,11 +45,38 @@ def build_parser():
     parser.add_argument("--mode", choices=("whole", "sliding", "multiscale"), default=None)
     parser.add_argument("--scales", type=float, nargs="+", default=None)
     parser.add_argument("--flip", action="store_true", default=None)
+    parser.add_argument("--test-size", default=None, metavar="HxW",
+                        help="sliding-window / test size (eval.test_size; default: the dataset's "
+                        "official TEST.IMAGE_SIZE)")
+    parser.add_argument("--base-size", type=int, default=None,
+                        help="long side at scale 1 (eval.base_size, official TEST.BASE_SIZE)")
+    parser.add_argument("--stride", default=None, metavar="HxW",
+                        help="window stride (default: the test size on Cityscapes, 2/3 of it "
+                        "elsewhere)")
+    parser.add_argument("--protocol", choices=("cityscapes", "generic"), default=None,
+                        help="multi-scale rule (default: the dataset's)")
     parser.add_argument("--save-predictions", action="store_true")
     parser.add_argument("--max-images", type=int, default=0)
     parser.add_argument("--set", dest="overrides", action="append", nargs="+", default=[],
                         metavar="KEY=VALUE", help="override any config key")
     return parser
+
+
+def parse_hw(text, option):
+    """``"1024x2048"`` (or one number for a square) -> (1024, 2048); ConfigError naming the
+    option otherwise.
+
+    >>> parse_hw("1024x2048", "--test-size"), parse_hw("473", "--test-size")
+    ((1024, 2048), (473, 473))
+    """
+    parts = str(text).lower().replace(",", "x").split("x")
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) not in (1, 2) or min(values) < 1:
+        raise ConfigError(f"{option} {text!r}: expected HxW, e.g. 1024x2048")
+    return values[0], values[-1]
 
 
 def experiment_file(task, args, model):
@@ -65,7 +99,7 @@ def experiment_file(task, args, model):
 def _main(argv):
     from hrnet_tf.evaluation import evaluate
     from hrnet_tf.models import load_or_build
-    from hrnet_tf.segmentation.codec import fixed_input_size
+    from hrnet_tf.segmentation.codec import fixed_input_size, model_align_corners, output_classes
     from hrnet_tf.segmentation.task import SegmentationTask, dataset_of, evaluator_of
     from hrnet_tf.training.config import load_config
 
@@ -86,6 +120,14 @@ def _main(argv):
         overrides.append(f"eval.scales=[{','.join(str(s) for s in args.scales)}]")
     if args.flip is not None:
         overrides.append(f"eval.flip={str(args.flip).lower()}")
+    for key, value in (("test_size", args.test_size), ("stride", args.stride)):
+        if value:
+            h, w = parse_hw(value, f"--{key.replace('_', '-')}")
+            overrides.append(f"eval.{key}=[{h},{w}]")
+    if args.base_size is not None:
+        overrides.append(f"eval.base_size={args.base_size}")
+    if args.protocol:
+        overrides.append(f"eval.protocol={args.protocol}")
     if args.save_predictions:
         overrides.append("eval.save_predictions=true")
     if args.max_images:
@@ -97,14 +139,15 @@ def _main(argv):
 
     if model is None:
         model = load_or_build(args.weights, "segmentation", lambda: task.build_model(config))
-    classes = int(model.output_shape[-1])
+    classes = output_classes(model)
     if classes != info.num_classes:
         raise ModelFileError(f"{args.weights}: the model predicts {classes} classes, dataset "
                              f"{config.data.dataset!r} has {info.num_classes}")
 
     pairs, unpaired = task.list_split(config, args.split or config.data.val_split)
     evaluator = evaluator_of(config, pairs, input_size=fixed_input_size(model),
-                             normalization=model.info.normalization)
+                             normalization=model.info.normalization,
+                             align_corners=model_align_corners(model))
     out = args.out or (os.path.join(os.path.dirname(args.weights), "eval") if args.weights
                        else "eval")
     metrics, skips = evaluate(model, evaluator, out)

@@ -24,7 +24,7 @@ from hrnet_tf.data.normalization import IMAGENET
 from hrnet_tf.errors import DataError
 from hrnet_tf.evaluation import Evaluator
 from hrnet_tf.segmentation import labels as L
-from hrnet_tf.segmentation.codec import MODES, predict_labels
+from hrnet_tf.segmentation.codec import MODES, predict_labels, resize_uint8
 from hrnet_tf.segmentation.metrics import confusion_matrix, miou_report
 from hrnet_tf.segmentation.pipeline import eval_dataset
 
@@ -49,7 +49,10 @@ class SegmentationEvaluator(Evaluator):
     """mIoU of a model on ``pairs`` ((image, label) paths) of a dataset ``info``.
 
     ``mode``/``scales``/``flip``/``base_size``/``stride`` choose the inference
-    (:func:`hrnet_tf.segmentation.codec.predict_labels`; LIP's flips swap left/right channels).
+    (:func:`hrnet_tf.segmentation.codec.predict_labels`; LIP's flips swap left/right channels);
+    ``test_size`` (default ``info.test_size``, the official ``TEST.IMAGE_SIZE``) is the window,
+    ``protocol`` (default ``info.protocol``) the dataset's official ``multi_scale_inference``,
+    ``align_corners`` the model's ``MODEL.ALIGN_CORNERS``.
     ``input_size``: run the network at that size (LIP's crop size, or a model built for one input
     size); the scores are compared at the label's own size.
     """
@@ -58,14 +61,21 @@ class SegmentationEvaluator(Evaluator):
 
     def __init__(self, pairs, info, mode="whole", scales=(1.0,), flip=False, base_size=None,
                  stride=None, input_size=None, on_bad="error", save_predictions=False,
-                 max_images=0, normalization=IMAGENET):
+                 max_images=0, normalization=IMAGENET, test_size=None, protocol=None,
+                 align_corners=False):
         if mode not in MODES:
             raise ValueError(f"inference mode must be one of {MODES}, got {mode!r}")
         self.pairs = list(pairs)[: max_images or None]
         self.num_samples = len(self.pairs)
         self.info = info
         self.mode, self.scales, self.flip = mode, tuple(scales), bool(flip)
-        self.base_size, self.stride = base_size, stride
+        self.base_size, self.stride = base_size, (tuple(stride) if stride else None)
+        self.test_size = tuple(test_size or info.test_size or info.crop_size)
+        self.protocol = protocol or info.protocol
+        self.align_corners = bool(align_corners)
+        # The official pad value -mean/std: black, normalized.
+        self.pad_value = np.asarray(normalize(np.zeros((1, 1, 1, 3), np.uint8), normalization),
+                                    np.float32)[0, 0, 0]
         self.input_size = tuple(input_size) if input_size else None
         self.on_bad = on_bad
         self.save_predictions = save_predictions
@@ -86,12 +96,16 @@ class SegmentationEvaluator(Evaluator):
 
     def predict(self, forward, batch):
         label_size = tuple(batch["label"].shape[1:3])
-        image_size = tuple(batch["image"].shape[1:3])
+        image, input_size = batch["image"], self.input_size
+        if input_size is not None and self.info.resize_to_crop_first:
+            # LIP: the uint8 image resized to the test size first, as the official loader does.
+            image, input_size = resize_uint8(image, input_size), None
         train_ids = predict_labels(
-            forward, normalize(batch["image"], self.normalization), self.mode, self.scales,
-            self.flip, self.info.crop_size, self.base_size, self.stride, self.info.flip_pairs,
-            input_size=self.input_size,
-            output_size=None if label_size == image_size else label_size,
+            forward, normalize(image, self.normalization), self.mode, self.scales,
+            self.flip, self.test_size, self.base_size, self.stride, self.info.flip_pairs,
+            input_size=input_size,
+            output_size=None if label_size == tuple(image.shape[1:3]) else label_size,
+            protocol=self.protocol, pad_value=self.pad_value, align_corners=self.align_corners,
         )
         return train_ids[None]
 
@@ -114,7 +128,11 @@ class SegmentationEvaluator(Evaluator):
     def result(self, out_dir=None):
         report = miou_report(self.confusion, self.info.class_names)
         report["num_images"] = self.evaluated
-        report["inference"] = {"mode": self.mode, "scales": list(self.scales), "flip": self.flip}
+        report["inference"] = {"mode": self.mode, "scales": list(self.scales), "flip": self.flip,
+                               "test_size": list(self.test_size), "protocol": self.protocol,
+                               "base_size": self.base_size,
+                               "stride": list(self.stride) if self.stride else None,
+                               "align_corners": self.align_corners}
         if out_dir and self.save_predictions:
             for stem in self.predictions:
                 write_label_maps(self.prediction(stem), stem, out_dir, self.info.colors,

@@ -151,10 +151,13 @@ def pascal_context_lut(num_classes, ignore_label=IGNORE_LABEL):
 
 def palette(num_classes):
     """Colors for ``num_classes`` classes: the Cityscapes colors first, then a fixed bit pattern
-    (the PASCAL VOC color map) for any further class.
+    (the PASCAL VOC color map) for any further class, skipping colors already taken so that no
+    two classes share one (the VOC pattern repeats Cityscapes' road and car colors).
 
     >>> palette(2).tolist()
     [[128, 64, 128], [244, 35, 232]]
+    >>> len({tuple(c) for c in palette(60).tolist()})
+    60
     """
     colors = [tuple(c) for c in CITYSCAPES_PALETTE[:num_classes]]
     k = 1
@@ -166,7 +169,8 @@ def palette(num_classes):
             g |= ((c >> 1) & 1) << (7 - bit)
             b |= ((c >> 2) & 1) << (7 - bit)
             c >>= 3
-        colors.append((r, g, b))
+        if (r, g, b) not in colors:
+            colors.append((r, g, b))
         k += 1
     return np.array(colors, dtype=np.uint8).reshape(-1, 3)
 

@@ -3,6 +3,8 @@
     python -m hrnet_tf.segmentation.predict street.png --weights runs/segment/synthetic_tiny/model.keras
     python -m hrnet_tf.segmentation.predict a.jpg b.jpg --weights hrnet_w48_cityscapes.pth \\
         --width 48 --dataset cityscapes --mode multiscale --scales 0.75 1 1.25 --flip --out preds
+    python -m hrnet_tf.segmentation.predict a.png --model ocr --dataset cityscapes \\
+        --weights hrnet_ocr_cs_8162_torch11.pth --mode multiscale --scales 1 1.5 --flip
 
 For each IMAGE writes ``OUT/<name>_color.png`` (classes in the dataset palette),
 ``OUT/<name>_overlay.png`` (the color map blended over the image) and, for Cityscapes,
@@ -10,7 +12,10 @@ For each IMAGE writes ``OUT/<name>_color.png`` (classes in the dataset palette),
 ``model.keras`` written by training (its dataset and classes come with it), or Keras / official
 PyTorch weights for the model given by ``--width``, ``--num-classes`` and ``--dataset``.
 The inference is the evaluation's (:mod:`hrnet_tf.segmentation.codec`): ``--flip`` on a LIP model
-swaps the left/right channels of the mirrored pass, and LIP images run at the 473x473 crop size.
+swaps the left/right channels of the mirrored pass, LIP images run at the 473x473 test size, and
+multi-scale windows are the dataset's official test size (``--test-size``, Cityscapes 1024x2048)
+under its official rule. ``--model ocr`` builds HRNet-OCR for official OCR weights (its ``out``
+head predicts; score resizes with align_corners, as the OCR branch).
 """
 
 import argparse
@@ -44,7 +49,9 @@ def model_dataset(model, dataset=None):
     ((14, 15), (16, 17), (18, 19))
     """
     labels = dict(getattr(getattr(model, "info", None), "labels", None) or {})
-    num_classes = int(model.output_shape[-1])
+    from hrnet_tf.segmentation.codec import output_classes
+
+    num_classes = output_classes(model)
     known = labels.get("dataset")
     if dataset and known and dataset != known:
         raise ConfigError(f"--dataset {dataset}: the model says it segments {known!r}")
@@ -60,20 +67,31 @@ def model_dataset(model, dataset=None):
 
 
 def segment_image(forward, image, info, mode="whole", scales=(1.0,), flip=False,
-                  crop_size=None, base_size=None, normalization=None, input_size=None):
-    """int32 train ids [H, W] of one uint8 RGB image, by the evaluation's inference."""
+                  crop_size=None, base_size=None, normalization=None, input_size=None,
+                  align_corners=False, stride=None):
+    """int32 train ids [H, W] of one uint8 RGB image, by the evaluation's inference
+    (``crop_size``: the test size, default ``info.test_size``; ``info.protocol``'s rule)."""
     from hrnet_tf.data.images import normalize
     from hrnet_tf.data.normalization import IMAGENET
-    from hrnet_tf.segmentation.codec import predict_labels
+    from hrnet_tf.segmentation.codec import predict_labels, resize_uint8
 
     height, width = image.shape[:2]
+    test_size = tuple(crop_size or info.test_size or info.crop_size)
     if input_size is None and info.resize_to_crop_first:
-        input_size = info.crop_size
-    x = normalize(image[None], normalization or IMAGENET)
+        input_size = test_size
+    normalization = normalization or IMAGENET
+    x = image[None]
+    if input_size is not None and info.resize_to_crop_first:  # LIP: uint8 resize first
+        x, input_size = resize_uint8(x, input_size), None
+        output_size = (height, width)
+    else:
+        output_size = (height, width) if input_size is not None else None
+    x = normalize(x, normalization)
+    pad_value = np.asarray(normalize(np.zeros((1, 1, 1, 3), np.uint8), normalization))[0, 0, 0]
     return predict_labels(
-        forward, x, mode, scales, flip, tuple(crop_size or info.crop_size), base_size,
-        flip_pairs=info.flip_pairs, input_size=input_size,
-        output_size=(height, width) if input_size is not None else None,
+        forward, x, mode, scales, flip, test_size, base_size, stride,
+        flip_pairs=info.flip_pairs, input_size=input_size, output_size=output_size,
+        protocol=info.protocol, pad_value=pad_value, align_corners=align_corners,
     )
 
 
@@ -125,10 +143,19 @@ def build_parser():
     parser.add_argument("--mode", choices=("whole", "sliding", "multiscale"), default="whole")
     parser.add_argument("--scales", type=float, nargs="+", default=[1.0])
     parser.add_argument("--flip", action="store_true")
+    parser.add_argument("--model", choices=("hrnetv2", "ocr"), default="hrnetv2",
+                        help="architecture when --weights is not .keras (ocr: HRNet-OCR)")
+    parser.add_argument("--test-size", default=None, metavar="HxW",
+                        help="sliding-window / test size (default: the dataset's official "
+                        "TEST.IMAGE_SIZE, Cityscapes 1024x2048)")
     parser.add_argument("--crop-size", type=int, nargs=2, default=None, metavar=("H", "W"),
-                        help="sliding-window size (default: the dataset's crop)")
+                        help="the same as --test-size H W (kept for old command lines)")
+    parser.add_argument("--stride", default=None, metavar="HxW",
+                        help="window stride (default: the test size on Cityscapes, 2/3 of it "
+                        "elsewhere)")
     parser.add_argument("--base-size", type=int, default=None,
-                        help="multiscale: long side at scale 1 (default: the image's own)")
+                        help="multiscale: long side at scale 1 (official TEST.BASE_SIZE; "
+                        "default: the image's own)")
     parser.add_argument("--alpha", type=float, default=0.5, help="overlay opacity")
     return parser
 
@@ -138,9 +165,12 @@ def _main(argv):
     from hrnet_tf.evaluation import forward_function
     from hrnet_tf.models import load_or_build
     from hrnet_tf.models.cli_args import parse_width
-    from hrnet_tf.segmentation.codec import fixed_input_size
+    from hrnet_tf.segmentation.codec import fixed_input_size, model_align_corners
+    from hrnet_tf.segmentation.evaluate import parse_hw
 
     args = build_parser().parse_args(argv)
+    test_size = parse_hw(args.test_size, "--test-size") if args.test_size else args.crop_size
+    stride = parse_hw(args.stride, "--stride") if args.stride else None
     for path in args.images:  # before the model is loaded: a typo costs nothing
         _check_image_file(path)
 
@@ -149,16 +179,18 @@ def _main(argv):
         if args.num_classes is None and dataset == "generic":
             raise ConfigError("--dataset generic needs --num-classes")
         num_classes = args.num_classes or dataset_info(dataset).num_classes
-        model = hrnet_tf.HRNetV2(parse_width(args.width), num_classes=num_classes)
+        constructor = hrnet_tf.HRNetOCR if args.model == "ocr" else hrnet_tf.HRNetV2
+        model = constructor(parse_width(args.width), num_classes=num_classes)
         model.info.labels = {"dataset": dataset}
         return model
 
     model = load_or_build(args.weights, "segmentation", build)
     info = model_dataset(model, args.dataset)
     forward = forward_function(model)
-    options = dict(mode=args.mode, scales=args.scales, flip=args.flip, crop_size=args.crop_size,
+    options = dict(mode=args.mode, scales=args.scales, flip=args.flip, crop_size=test_size,
                    base_size=args.base_size, normalization=model.info.normalization,
-                   input_size=fixed_input_size(model))
+                   input_size=fixed_input_size(model), align_corners=model_align_corners(model),
+                   stride=stride)
     for path in args.images:
         print(" ".join(segment_file(forward, path, args.out, info, args.alpha, **options)))
 

@@ -52,6 +52,11 @@ class DatasetInfo:
     scale_factor: int = 16  # random scale = 0.5 + randint(0, scale_factor) / 10
     resize_to_crop_first: bool = False  # LIP resizes every image to the crop size first
     benchmark_label_ids: bool = False  # Cityscapes: write trainId->labelId files at test time
+    # The official test (``tools/test.py``): TEST.IMAGE_SIZE (h, w), the window of the sliding
+    # inference (None: the crop size), and which multi_scale_inference the dataset runs:
+    # "cityscapes" (Cityscapes.multi_scale_inference) or "generic" (BaseDataset's).
+    test_size: tuple | None = None
+    protocol: str = "generic"
     extra: dict = field(default_factory=dict)
 
 
@@ -92,6 +97,7 @@ def dataset_info(name, num_classes=None, ignore_label=None, id_mapping=None, cla
         info = DatasetInfo(
             name, 19, L.CITYSCAPES_CLASSES, L.CITYSCAPES_PALETTE, L.cityscapes_label_lut(),
             class_weights=L.CITYSCAPES_CLASS_WEIGHTS, benchmark_label_ids=True,
+            test_size=(1024, 2048), protocol="cityscapes",
         )
     elif name in ("pascal_context", "pascal_context_60"):
         n = num_classes or (60 if name.endswith("_60") else 59)
@@ -128,11 +134,14 @@ def dataset_info(name, num_classes=None, ignore_label=None, id_mapping=None, cla
                 f"data.class_names has {len(names)} names for model.num_classes={num_classes}"
             )
         info = DatasetInfo(name, int(num_classes), names, L.colors_for_names(names), lut,
-                           ignore_label=ignore)
+                           ignore_label=ignore,
+                           protocol="cityscapes" if name == "synthetic" else "generic")
     if base_size:
         info.base_size = int(base_size)
     if crop_size:
         info.crop_size = tuple(int(s) for s in crop_size)
+    if info.test_size is None:
+        info.test_size = info.crop_size
     return info
 
 

@@ -40,8 +40,16 @@ DATASET_CONFIGS = {
 class SegmentationModelConfig(ModelConfig):
     width: int | str = 48
     num_classes: int = 19
-    bn_momentum: float = 0.99  # Keras convention; the official seg BN_MOMENTUM 0.01
-    upsample_method: Literal["bilinear", "bilinear_align_corners"] = "bilinear"
+    head: Literal["hrnetv2", "ocr"] = "hrnetv2"  # official MODEL.NAME seg_hrnet / seg_hrnet_ocr
+    bn_momentum: float = 0.99  # Keras convention; the official seg BN_MOMENTUM 0.01 (OCR: 0.1)
+    # MODEL.ALIGN_CORNERS: the fusion upsampling, the loss's and the test's logit resizes.
+    # None: True for head=ocr, False for hrnetv2 (or what upsample_method says).
+    align_corners: bool | None = None
+    upsample_method: Literal["", "bilinear", "bilinear_align_corners"] = ""  # "" = align_corners
+    final_conv_kernel: int = 1  # MODEL.EXTRA.FINAL_CONV_KERNEL (HRNetV2 head)
+    ocr_mid_channels: int = 512  # MODEL.OCR.MID_CHANNELS
+    ocr_key_channels: int = 256  # MODEL.OCR.KEY_CHANNELS
+    ocr_dropout: float = 0.05  # MODEL.OCR.DROPOUT
     pretrained: str = ""  # ImageNet backbone weights (.pth / .weights.h5), loaded non-strictly
 
 
@@ -87,6 +95,8 @@ class SegmentationLossConfig:
     ohem_keep: int = 131072
     class_weights: list[float] | None = None  # None: the dataset's (Cityscapes) or uniform
     use_class_weights: bool = True
+    ohem_images_per_group: int = 3  # min_kept per this many images (official: per GPU, 3 each)
+    balance_weights: list[float] = field(default_factory=lambda: [0.4, 1.0])  # OCR [aux, out]
 
 
 @dataclass
@@ -94,7 +104,10 @@ class SegmentationEvalConfig(EvalConfig):
     mode: Literal["whole", "sliding", "multiscale"] = "whole"
     scales: list[float] = field(default_factory=lambda: [1.0])
     flip: bool = False
-    base_size: int = 0  # multiscale: long side at scale 1 (0: the image's own)
+    base_size: int = 0  # multiscale: long side at scale 1, TEST.BASE_SIZE (0: the image's own)
+    test_size: list[int] = field(default_factory=list)  # TEST.IMAGE_SIZE (h, w); []: dataset's
+    stride: list[int] = field(default_factory=list)  # window stride (h, w); []: official
+    protocol: Literal["", "cityscapes", "generic"] = ""  # "": the dataset's official rule
     max_images: int = 0  # 0: the whole split
     save_predictions: bool = False
 
@@ -122,7 +135,29 @@ def dataset_of(config):
     )
     if d.scale_factor >= 0:
         info.scale_factor = d.scale_factor
+    if config.eval.test_size:
+        size = config.eval.test_size
+        info.test_size = (int(size[0]), int(size[-1]))
+    elif d.dataset == "synthetic":
+        info.test_size = tuple(int(v) for v in d.synthetic_size)  # whole scenes, as Cityscapes
+    if config.eval.protocol:
+        info.protocol = config.eval.protocol
     return info
+
+
+def align_corners_of(config):
+    """``model.align_corners`` resolved (official ``MODEL.ALIGN_CORNERS``): True for HRNet-OCR,
+    False for HRNetV2, unless set (or implied by ``model.upsample_method``)."""
+    m = config.model
+    if m.align_corners is not None:
+        return bool(m.align_corners)
+    if m.upsample_method:
+        return m.upsample_method == "bilinear_align_corners"
+    return m.head == "ocr"
+
+
+def upsample_method_of(config):
+    return "bilinear_align_corners" if align_corners_of(config) else "bilinear"
 
 
 def data_dir_of(config):
@@ -192,6 +227,26 @@ class SegmentationTask(Task):
         _require(bool(e.scales) and min(e.scales) > 0, "eval.scales", e.scales,
                  "needs at least one scale, all > 0")
         _require(e.base_size >= 0, "eval.base_size", e.base_size, "must be >= 0")
+        _require(not e.test_size or (len(e.test_size) in (1, 2) and min(e.test_size) >= 1),
+                 "eval.test_size", e.test_size, "is [height, width], both >= 1 ([]: official)")
+        _require(not e.stride or (len(e.stride) == 2 and min(e.stride) >= 1), "eval.stride",
+                 e.stride, "is [height, width], both >= 1 ([]: official)")
+        _require(m.final_conv_kernel in (1, 3), "model.final_conv_kernel", m.final_conv_kernel,
+                 "is 1 or 3 (official FINAL_CONV_KERNEL)")
+        _require(m.head == "hrnetv2" or m.final_conv_kernel == 1, "model.final_conv_kernel",
+                 m.final_conv_kernel, "HRNet-OCR's cls_head is 1x1")
+        _require(min(m.ocr_mid_channels, m.ocr_key_channels) >= 1,
+                 "model.ocr_mid_channels/ocr_key_channels",
+                 [m.ocr_mid_channels, m.ocr_key_channels], "must be >= 1")
+        _require(0 <= m.ocr_dropout < 1, "model.ocr_dropout", m.ocr_dropout, "is in [0, 1)")
+        _require(m.align_corners is None or not m.upsample_method
+                 or (m.upsample_method == "bilinear_align_corners") == bool(m.align_corners),
+                 "model.upsample_method", m.upsample_method,
+                 f"contradicts model.align_corners={m.align_corners}")
+        _require(lo.ohem_images_per_group >= 1, "loss.ohem_images_per_group",
+                 lo.ohem_images_per_group, "must be at least 1")
+        _require(m.head != "ocr" or len(lo.balance_weights) == 2, "loss.balance_weights",
+                 lo.balance_weights, "HRNet-OCR has two outputs: [aux, out]")
         _require(e.max_images >= 0, "eval.max_images", e.max_images, "must be >= 0 (0: all)")
         if d.dataset == "synthetic":
             size = list(d.synthetic_size)
@@ -255,10 +310,19 @@ class SegmentationTask(Task):
 
         m = config.model
         info = dataset_of(config)
-        model = hrnet_tf.HRNetV2(
-            m.width, num_classes=info.num_classes, bn_momentum=m.bn_momentum,
-            upsample_method=m.upsample_method, sync_bn=m.sync_bn,
-        )
+        if m.head == "ocr":
+            model = hrnet_tf.HRNetOCR(
+                m.width, num_classes=info.num_classes, bn_momentum=m.bn_momentum,
+                upsample_method=upsample_method_of(config), sync_bn=m.sync_bn,
+                ocr_mid_channels=m.ocr_mid_channels, ocr_key_channels=m.ocr_key_channels,
+                dropout=m.ocr_dropout,
+            )
+        else:
+            model = hrnet_tf.HRNetV2(
+                m.width, num_classes=info.num_classes, bn_momentum=m.bn_momentum,
+                upsample_method=upsample_method_of(config), sync_bn=m.sync_bn,
+                final_conv_kernel=m.final_conv_kernel,
+            )
         # What predict, evaluate and export need to read the output.
         model.info.labels = {"dataset": config.data.dataset,
                              "class_names": list(info.class_names)}
@@ -274,35 +338,42 @@ class SegmentationTask(Task):
         weights = (lo.class_weights or info.class_weights) if lo.use_class_weights else None
         return SegmentationLoss(
             info.num_classes, weights, info.ignore_label, lo.use_ohem, lo.ohem_thresh,
-            lo.ohem_keep,
+            lo.ohem_keep, balance_weights=lo.balance_weights,
+            images_per_group=lo.ohem_images_per_group, align_corners=align_corners_of(config),
         )
 
     def build_evaluator(self, config, data):
         return evaluator_of(config, data.val)
 
 
-def evaluator_of(config, pairs, input_size=None, normalization=None):
+def evaluator_of(config, pairs, input_size=None, normalization=None, align_corners=None):
     """The :class:`~hrnet_tf.segmentation.evaluator.SegmentationEvaluator` of ``config.eval`` on
-    ``pairs`` (LIP runs the network at the crop size, as its official test)."""
+    ``pairs`` (LIP runs the network at the test size, as its official test). ``align_corners``:
+    the model's (default: the config's ``model.align_corners``)."""
     from hrnet_tf.data.normalization import IMAGENET
     from hrnet_tf.segmentation.evaluator import SegmentationEvaluator
 
     info = dataset_of(config)
     e = config.eval
     if info.resize_to_crop_first:
-        input_size = info.crop_size
+        input_size = info.test_size
     return SegmentationEvaluator(
         pairs, info, mode=e.mode, scales=e.scales, flip=e.flip, base_size=e.base_size or None,
-        input_size=input_size, on_bad=config.data.on_bad, save_predictions=e.save_predictions,
-        max_images=e.max_images, normalization=normalization or IMAGENET,
+        stride=e.stride or None, input_size=input_size, on_bad=config.data.on_bad,
+        save_predictions=e.save_predictions, max_images=e.max_images,
+        normalization=normalization or IMAGENET, test_size=info.test_size,
+        protocol=info.protocol,
+        align_corners=align_corners_of(config) if align_corners is None else align_corners,
     )
 
 
 __all__ = [
     "DATASET_CONFIGS",
     "SegmentationConfig",
+    "align_corners_of",
     "SegmentationTask",
     "data_dir_of",
     "dataset_of",
     "evaluator_of",
+    "upsample_method_of",
 ]

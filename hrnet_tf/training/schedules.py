@@ -1,9 +1,17 @@
 """Learning-rate schedules of the official recipes, as a function of the optimizer step.
 
-* ``multistep``: ``lr * lr_factor ** (number of milestones passed)``, milestones in epochs (the
-  classification recipe: x0.1 at 30/60/90; PyTorch ``MultiStepLR`` stepped once per epoch, so
-  with whole-epoch milestones the rate changes at epoch boundaries).
-* ``poly``: ``lr * (1 - step / total_steps) ** poly_power``, per iteration (segmentation).
+* ``multistep``: ``lr * lr_factor ** (number of milestones passed)``, milestones in epochs as the
+  official YAMLs give them (``TRAIN.LR_STEP``), applied as the official scripts apply them: they
+  build ``torch.optim.lr_scheduler.MultiStepLR`` (which steps once on construction) and call
+  ``lr_scheduler.step()`` *before* each epoch (deep-high-resolution-net.pytorch and
+  HRNet-Image-Classification ``tools/train.py``, ``main``), so milestone ``m`` takes effect at the
+  start of 0-based epoch ``m - 1``: pose's 170/200 at epochs 169/199, classification's 30/60/90
+  at 29/59/89.
+* ``poly``: ``lr * (1 - max(step - 1, 0) / total_steps) ** poly_power``, per iteration
+  (segmentation): the official loop (HRNet-Semantic-Segmentation ``lib/core/function.py``,
+  ``train``) calls ``adjust_learning_rate(..., i_iter + cur_iters)`` (``lib/utils/utils.py``)
+  *after* ``optimizer.step()``, so iteration ``i`` runs with the rate computed for ``i - 1`` and
+  the first two iterations both use ``lr``.
 * ``cosine``: from ``lr`` to ``min_lr`` over the steps after the warm-up.
 * ``constant``.
 
@@ -21,8 +29,8 @@ from keras import ops
 class LearningRate(keras.optimizers.schedules.LearningRateSchedule):
     """The schedule of ``train.*`` as a Keras schedule.
 
-    >>> lr = LearningRate(0.1, steps_per_epoch=10, epochs=3, schedule="multistep", lr_steps=[1, 2])
-    >>> [round(float(lr(s)), 6) for s in (0, 9, 10, 25)]
+    >>> lr = LearningRate(0.1, steps_per_epoch=10, epochs=3, schedule="multistep", lr_steps=[2, 3])
+    >>> [round(float(lr(s)), 6) for s in (0, 9, 10, 25)]   # epoch 0, 0, 1, 2
     [0.1, 0.1, 0.01, 0.001]
     """
 
@@ -66,11 +74,14 @@ class LearningRate(keras.optimizers.schedules.LearningRateSchedule):
         if self.schedule == "multistep":
             passed = ops.zeros_like(step)
             for milestone in self.lr_steps:
-                boundary = float(round(milestone * self.steps_per_epoch))
+                # Milestone m: from 0-based epoch m - 1 on (see the module docstring).
+                boundary = float(round((milestone - 1.0) * self.steps_per_epoch))
                 passed = passed + ops.cast(step >= boundary, step.dtype)
             return self.lr * ops.power(self.lr_factor, passed)
         if self.schedule == "poly":
-            progress = ops.minimum(step / float(self.total_steps), 1.0)
+            # The official per-iteration lag (see the module docstring).
+            lagged = ops.maximum(step - 1.0, 0.0)
+            progress = ops.minimum(lagged / float(self.total_steps), 1.0)
             return self.lr * ops.power(1.0 - progress, self.poly_power)
         # cosine over the steps after the warm-up
         span = float(max(1, self.total_steps - self.warmup_steps))

@@ -80,3 +80,18 @@ class ConstantModel:
     def __call__(self, images, training=False):
         n, h, w = images.shape[0], -(-images.shape[1] // 4), -(-images.shape[2] // 4)
         return tf.one_hot(tf.fill((n, h, w), self.k), self.classes) * 10.0
+
+
+def corner_resize(array, h, w):
+    """F.interpolate(bilinear, align_corners=True) of an [H, W, C] array: source coordinate =
+    destination * (in - 1) / (out - 1), two-tap lerp per axis."""
+    in_h, in_w = array.shape[:2]
+    ys = np.arange(h) * (in_h - 1) / max(h - 1, 1)
+    xs = np.arange(w) * (in_w - 1) / max(w - 1, 1)
+    y0, x0 = np.floor(ys).astype(int), np.floor(xs).astype(int)
+    y1, x1 = np.minimum(y0 + 1, in_h - 1), np.minimum(x0 + 1, in_w - 1)
+    fy, fx = (ys - y0)[:, None, None], (xs - x0)[None, :, None]
+    a = array.astype(np.float64)
+    top = a[y0][:, x0] * (1 - fx) + a[y0][:, x1] * fx
+    bottom = a[y1][:, x0] * (1 - fx) + a[y1][:, x1] * fx
+    return (top * (1 - fy) + bottom * fy).astype(np.float32)

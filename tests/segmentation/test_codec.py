@@ -18,6 +18,8 @@ from hrnet_tf.segmentation.codec import (
     window_starts,
 )
 
+from .official_test import official_cityscapes
+
 
 def pointwise_model(classes=4, seed=0):
     """A 1x1-conv "segmenter" with stride-1 output: no spatial context, so sliding windows and
@@ -42,37 +44,6 @@ def official_inference(model, image, flip=False, flip_pairs=()):
             mirrored[..., [left, right]] = mirrored[..., [right, left]]
         pred = (pred + mirrored[:, ::-1]) / 2
     return np.exp(pred)
-
-
-def official_multi_scale(model, image, scales, flip, crop, base):
-    """Cityscapes ``multi_scale_inference``: whole image for scale <= 1, else windows at stride =
-    crop (the last one shifted back), overlaps averaged; exp-scores resized back and summed."""
-    height, width = image.shape[:2]
-    final = 0
-    for scale in scales:
-        long_size = int(base * scale + 0.5)
-        h, w = (long_size, int(width * long_size / height + 0.5)) if height > width else (
-            int(height * long_size / width + 0.5), long_size)
-        scaled = _resize(image, h, w)
-        if scale <= 1.0:
-            preds = official_inference(model, scaled, flip)
-        else:
-            rows = int(np.ceil((h - crop[0]) / crop[0])) + 1
-            cols = int(np.ceil((w - crop[1]) / crop[1])) + 1
-            total, count = None, np.zeros((h, w, 1))
-            for r in range(rows):
-                for c in range(cols):
-                    h1, w1 = min(r * crop[0] + crop[0], h), min(c * crop[1] + crop[1], w)
-                    h0, w0 = max(h1 - crop[0], 0), max(w1 - crop[1], 0)
-                    window = np.ascontiguousarray(scaled[h0:h1, w0:w1])
-                    scores = official_inference(model, window, flip)
-                    if total is None:
-                        total = np.zeros((h, w, scores.shape[-1]))
-                    total[h0:h1, w0:w1] += scores
-                    count[h0:h1, w0:w1] += 1
-            preds = total / count
-        final = final + _resize(preds.astype(np.float32), height, width)
-    return final
 
 
 def test_window_starts_follow_the_official_cityscapes_rule():
@@ -113,7 +84,7 @@ def test_multi_scale_flip_of_hrnet_matches_the_official_loop():
     image = np.random.default_rng(2).normal(size=(1, 45, 75, 3)).astype(np.float32)
     scales, crop = (0.75, 1.0, 1.25), (32, 64)
     ours = multi_scale_inference(model, image, scales, flip=True, crop_size=crop).numpy()[0]
-    want = official_multi_scale(model, image[0], scales, True, crop, base=75)
+    want = official_cityscapes(model, image[0], scales, True, crop, 75, False, [])
     assert ours.shape == want.shape == (45, 75, 5)
     np.testing.assert_allclose(ours, want, rtol=1e-3, atol=1e-3 * np.abs(want).max())
     ids = predict_labels(model, image, "multiscale", scales, True, crop)

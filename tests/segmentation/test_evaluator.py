@@ -13,7 +13,17 @@ from hrnet_tf.segmentation.evaluator import SegmentationEvaluator
 from hrnet_tf.segmentation.sources import dataset_info, list_pairs
 from hrnet_tf.segmentation.synthetic import SYNTHETIC_ID_MAPPING
 
-from .helpers import ConstantModel, image_path, label_path, reference_ious, truncate, write, write_lip
+from .helpers import (
+    MEAN,
+    STD,
+    ConstantModel,
+    image_path,
+    label_path,
+    reference_ious,
+    truncate,
+    write,
+    write_lip,
+)
 
 SYNTHETIC = dataset_info("synthetic", num_classes=5, id_mapping=SYNTHETIC_ID_MAPPING,
                          crop_size=(32, 64))
@@ -105,3 +115,27 @@ def test_a_bad_label_is_one_line_or_a_counted_skip(city):
                               progress=False)
     assert metrics["num_images"] == 1 and skips.skipped[0][0] == pairs[1][0]
     assert skips.skipped[0][1].startswith(f"{bad}: label size 48x90")
+
+
+def test_lip_images_are_resized_as_uint8_before_normalization(tmp_path):
+    # Official lip.py: cv2.resize(image, crop_size, INTER_LINEAR) on the uint8 image, then
+    # input_transform. The network sees normalized whole pixel levels, those of cv2's resize.
+    write_lip(tmp_path, "val", sizes=((40, 30),))
+    pairs, _ = list_pairs("lip", tmp_path, "val")
+    info = dataset_info("lip", crop_size=(33, 33))
+    seen = []
+    model = ConstantModel(5, 20)
+
+    def forward(images):  # eager, to look at what the network is given
+        seen.append(np.asarray(images))
+        return model(images)
+
+    evaluator = SegmentationEvaluator(pairs, info, input_size=info.test_size)
+    (batch,) = list(evaluator.dataset())
+    assert evaluator.predict(forward, batch).shape == (1, 40, 30)
+    (x,) = seen
+    levels = (x[0] * STD + MEAN) * 255.0
+    np.testing.assert_allclose(levels, np.round(levels), atol=2e-3)  # whole uint8 levels
+    want = cv2.resize(cv2.imread(pairs[0][0])[:, :, ::-1], (33, 33),
+                      interpolation=cv2.INTER_LINEAR).astype(np.float64)
+    np.testing.assert_allclose(levels, want, atol=2e-3)  # cv2's own rounding

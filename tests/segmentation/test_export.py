@@ -6,6 +6,7 @@ import os
 import cv2
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 import hrnet_tf
@@ -18,7 +19,7 @@ from hrnet_tf.segmentation.codec import inference
 from hrnet_tf.segmentation.evaluator import SegmentationEvaluator
 from hrnet_tf.segmentation.sources import dataset_info
 
-from .helpers import CUSTOM_SPEC, normalize_np, write
+from .helpers import CUSTOM_SPEC, corner_resize, normalize_np, write
 
 
 def test_segment_signature_equals_the_evaluation_path_on_a_real_image(coco_mini, tmp_path):
@@ -63,3 +64,32 @@ def test_segment_signature_equals_the_evaluation_path_on_a_real_image(coco_mini,
     want = cv2.resize(logits, rgb.shape[1::-1], interpolation=cv2.INTER_LINEAR).argmax(-1)
     assert np.mean(served == want) > 0.99
     assert len(np.unique(served)) > 1  # a calibrated net, not one class everywhere
+
+
+@pytest.mark.slow
+def test_ocr_exports_pass_the_self_checks(tmp_path):
+    # HRNet-OCR (reduced OCR channels, custom spec): the `segment` signature serves the `out`
+    # head with align-corners score resizes; TFLite keeps builtin ops in one XNNPACK partition.
+    from hrnet_tf.segmentation.codec import segment_images
+
+    keras.utils.set_random_seed(1)
+    model = hrnet_tf.HRNetOCR(CUSTOM_SPEC, num_classes=4, input_shape=(64, 96, 3),
+                              ocr_mid_channels=16, ocr_key_channels=8)
+    images = sample_images(4, (64, 96))
+    calibrate_batch_norm(model, normalize_np(images))
+    report = export_model(model, tmp_path / "saved", "saved_model", verbose=False)
+    assert report["task"] == "segmentation"
+    assert report["signature_check"]["label_agreement"] >= 0.999
+    served = tf.saved_model.load(str(tmp_path / "saved")).signatures["segment"](
+        images=tf.constant(images))["labels"].numpy()
+    # Independent: the `out` logits resized corner-aligned (align_corners=True), argmax.
+    logits = np.asarray(model(normalize_np(images), training=False)["out"])
+    want = np.stack([corner_resize(x, 64, 96).argmax(-1) for x in logits])
+    assert np.mean(served == want) > 0.99
+    # The same function in eager TF: equal up to float-rounding ties.
+    assert np.mean(segment_images(model, tf.constant(images)).numpy() == served) > 0.999
+    lite = export_model(model, tmp_path / "ocr", "tflite", verbose=False)
+    assert lite["non_builtin_ops"] == [] and lite["xnnpack_partitions"] == 1
+    assert lite["accuracy"]["label_agreement"] >= 0.99
+    onnx = export_model(model, tmp_path / "ocr", "onnx", verbose=False)
+    assert onnx["accuracy"]["label_agreement"] >= 0.99

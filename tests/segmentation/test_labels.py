@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from hrnet_tf.segmentation import labels as L
+from hrnet_tf.segmentation.sources import dataset_info
 
 # The official HRNet Cityscapes label_mapping (cityscapes.py), typed independently from the
 # reference: -1..6 -> 255; 7->0; 8->1; 9,10 -> 255; 11->2; 12->3; 13->4; 14,15,16 -> 255; 17->5;
@@ -63,3 +64,15 @@ def test_generic_mapping_and_colorize():
     assert colors.shape == (25, 3) and len({tuple(c) for c in colors}) == 25
     image = L.colorize(np.array([[13, 255]]), L.CITYSCAPES_PALETTE)
     assert image[0, 0].tolist() == [0, 0, 142] and image[0, 1].tolist() == [0, 0, 0]
+
+
+def test_palettes_give_every_class_its_own_color():
+    # PASCAL-Context had aeroplane and pottedplant in one color: the VOC bit pattern repeats
+    # Cityscapes colors. Every palette is injective now, and keeps its first colors.
+    for n in (19, 20, 59, 60, 256):
+        colors = L.palette(n)
+        assert len({tuple(c) for c in colors.tolist()}) == n
+    np.testing.assert_array_equal(L.palette(60)[:19], L.CITYSCAPES_PALETTE[:19])
+    names = L.PASCAL_CONTEXT_CLASSES_59
+    info = dataset_info("pascal_context")
+    assert len({tuple(c) for c in info.colors.tolist()}) == len(names) == 59

@@ -7,6 +7,8 @@ import pytest
 from hrnet_tf.segmentation import labels as L
 from hrnet_tf.segmentation.loss import SegmentationLoss, cross_entropy, ohem_cross_entropy
 
+from .helpers import corner_resize
+
 IGNORE = 255
 
 
@@ -97,3 +99,49 @@ def test_ohem_differs_from_plain_ce_and_all_ignore_is_zero():
     assert float(np.mean(loss(ignored, logits))) == 0.0
     with pytest.raises(ValueError, match="class_weights has 3 entries"):
         SegmentationLoss(19, class_weights=[1, 1, 1])
+
+
+def test_ohem_min_kept_per_group_of_images_as_the_official_gpus():
+    # Official: each GPU runs OhemCrossEntropy on its own 3 images; DDP averages the GPU losses.
+    # A batch of 5 in groups of 2 = three "GPUs" with 2, 2 and 1 images.
+    labels, logits = make_batch(3, n=5)
+    logits = logits * np.arange(1, 6, dtype=np.float32)[:, None, None, None]  # unequal images
+    thresh, min_kept = 0.3, 120
+    expected = np.mean([ohem_np(labels[i:i + 2], logits[i:i + 2], L.CITYSCAPES_CLASS_WEIGHTS,
+                                thresh, min_kept)[0] for i in (0, 2, 4)])
+    ours = ohem_cross_entropy(labels, logits, 19, L.CITYSCAPES_CLASS_WEIGHTS, IGNORE, thresh,
+                              min_kept, per_example=True, images_per_group=2)
+    assert np.asarray(ours).shape == (5,)
+    assert float(np.mean(ours)) == pytest.approx(expected, rel=1e-5)
+    whole = ohem_np(labels, logits, L.CITYSCAPES_CLASS_WEIGHTS, thresh, min_kept)[0]
+    assert whole != pytest.approx(expected, rel=1e-3)  # the grouping matters here
+    loss = SegmentationLoss(19, L.CITYSCAPES_CLASS_WEIGHTS, use_ohem=True, thresh=thresh,
+                            min_kept=min_kept, images_per_group=2)
+    assert float(np.mean(loss(labels, logits))) == pytest.approx(expected, rel=1e-5)
+
+
+def test_align_corners_loss_and_ocr_balance_weights():
+    labels, logits = make_batch(4)
+    aux = make_batch(5)[1]
+    # Official CrossEntropy with MODEL.ALIGN_CORNERS True: the logits are resized corner-aligned.
+    up = np.stack([corner_resize(x, *labels.shape[1:]) for x in logits]).astype(np.float64)
+    log_p = up - np.log(np.exp(up).sum(-1, keepdims=True))
+    valid = labels != IGNORE
+    expected = -np.take_along_axis(log_p, np.where(valid, labels, 0)[..., None], -1)[..., 0]
+    expected = expected[valid].mean()
+    ours = cross_entropy(labels, logits, 19, None, IGNORE, align_corners=True)
+    assert float(ours) == pytest.approx(expected, rel=1e-5)
+    assert float(cross_entropy(labels, logits, 19)) != pytest.approx(expected, rel=1e-4)
+
+    # OCR outputs: 0.4 * CE(aux) + 1 * CE(out); with OHEM: 0.4 * mean over ALL pixels of the
+    # weighted pixel losses (OhemCrossEntropy._ce_forward, reduction none) + OHEM(out).
+    w = L.CITYSCAPES_CLASS_WEIGHTS
+    plain = SegmentationLoss(19, w, images_per_group=None)
+    got = float(np.mean(plain(labels, {"aux": aux, "out": logits})))
+    assert got == pytest.approx(0.4 * ce_np(labels, aux, w) + ce_np(labels, logits, w), rel=1e-5)
+    ohem = SegmentationLoss(19, w, use_ohem=True, thresh=0.05, min_kept=200,
+                            images_per_group=None)
+    got = float(np.mean(ohem(labels, {"aux": aux, "out": logits})))
+    aux_terms = pixel_terms_np(labels, aux, w)[0]
+    expected = 0.4 * np.where(valid, aux_terms, 0).mean() + ohem_np(labels, logits, w, 0.05, 200)[0]
+    assert got == pytest.approx(expected, rel=1e-5)

@@ -5,6 +5,7 @@ import json
 import os
 
 import cv2
+import keras
 import numpy as np
 import pytest
 
@@ -73,6 +74,7 @@ def test_predict_and_evaluate_agree_on_a_custom_model(custom_model, tmp_path):
 
 
 def test_predict_flip_on_lip_swaps_left_and_right_like_evaluation(tmp_path):
+    keras.utils.set_random_seed(0)  # a fixed random net: how much the swap matters is fixed too
     model = _calibrated(hrnet_tf.HRNetV2("tiny", num_classes=20, name="parser"), (64, 64))
     model.info.labels = {"dataset": "lip"}
     path = str(tmp_path / "lip.keras")
@@ -83,10 +85,11 @@ def test_predict_flip_on_lip_swaps_left_and_right_like_evaluation(tmp_path):
     assert predict.main([file, "--weights", path, "--flip", "--out", str(tmp_path / "p")]) == 0
     got = _ids_of(tmp_path / "p" / "person_color.png", L.palette(20))
 
-    # The official LIP test in NumPy/cv2: resized to 473x473, the mirrored pass's left/right
-    # channels swapped back (lip.py), averaged, exp, resized to the image, argmax.
+    # The official LIP test in NumPy/cv2: the uint8 image resized to 473x473, normalized, the
+    # mirrored pass's left/right channels swapped back (lip.py), averaged, exp, resized to the
+    # image, argmax.
     def official(swap):
-        x = cv2.resize(normalize_np(image), (473, 473), interpolation=cv2.INTER_LINEAR)
+        x = normalize_np(cv2.resize(image, (473, 473), interpolation=cv2.INTER_LINEAR))
         def logits(t):
             out = np.asarray(model(t[None], training=False))[0]
             return cv2.resize(out, (473, 473), interpolation=cv2.INTER_LINEAR)

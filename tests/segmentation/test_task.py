@@ -208,3 +208,88 @@ def test_demo_run_end_to_end_with_a_truncated_val_image(tmp_path, capsys):
     assert report["mIoU"] == pytest.approx(want.mean(), abs=2e-3)
     got = [report["per_class"][name] for name in info.class_names]
     np.testing.assert_allclose(got, want, atol=5e-3)
+
+
+OCR_EXPERIMENTS = {  # file: (dataset, classes, crop, lr, weight decay, epochs, test size)
+    "cityscapes_ocr_w48_512x1024.yaml": ("cityscapes", 19, [512, 1024], 0.01, 5e-4, 484,
+                                         (1024, 2048)),
+    "pascal_context_ocr_w48_cls59_520x520.yaml": ("pascal_context", 59, [520, 520], 0.001, 1e-4,
+                                                  200, (520, 520)),
+    "pascal_context_ocr_w48_cls60_520x520.yaml": ("pascal_context", 60, [520, 520], 0.001, 1e-4,
+                                                  200, (520, 520)),
+    "lip_ocr_w48_473x473.yaml": ("lip", 20, [473, 473], 0.007, 5e-4, 150, (473, 473)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OCR_EXPERIMENTS))
+def test_ocr_experiments_follow_the_official_yamls(name):
+    from hrnet_tf.segmentation.task import align_corners_of
+
+    dataset, classes, crop, lr, wd, epochs, test_size = OCR_EXPERIMENTS[name]
+    config = load_config(f"configs/segmentation/{name}", SegmentationConfig)
+    TASK.validate(config)
+    assert (config.model.head, config.data.dataset, config.model.num_classes) == (
+        "ocr", dataset, classes)
+    assert (config.data.image_size, config.train.lr, config.train.weight_decay,
+            config.train.epochs) == (crop, lr, wd, epochs)
+    assert align_corners_of(config) and config.model.bn_momentum == 0.9  # OCR branch defaults
+    assert (config.model.ocr_mid_channels, config.model.ocr_key_channels) == (512, 256)
+    criterion = TASK.build_criterion(config)
+    assert criterion.balance_weights == [0.4, 1.0] and criterion.align_corners
+    info = dataset_of(config)
+    assert info.test_size == test_size
+    assert info.protocol == ("cityscapes" if dataset == "cityscapes" else "generic")
+
+
+def test_test_sizes_and_protocols_of_the_official_experiments():
+    # TEST.IMAGE_SIZE / TEST.BASE_SIZE of each official yaml; the training crop is another size.
+    city = config_of("cityscapes")
+    assert (dataset_of(city).test_size, dataset_of(city).crop_size) == ((1024, 2048), (512, 1024))
+    pascal = config_of("pascal_context")
+    assert (pascal.eval.mode, pascal.eval.base_size, dataset_of(pascal).test_size) == (
+        "multiscale", 520, (480, 480))
+    assert dataset_of(config_of("lip")).test_size == (473, 473)
+    override = config_of("cityscapes", "eval.test_size=[512,1024]", "eval.protocol=generic")
+    assert (dataset_of(override).test_size, dataset_of(override).protocol) == (
+        (512, 1024), "generic")
+    assert dataset_of(config_of("synthetic")).protocol == "cityscapes"
+    for bad, message in (("eval.test_size=[0,4]", "eval.test_size=[0, 4]"),
+                         ("eval.stride=[4]", "eval.stride=[4]"),
+                         ("model.final_conv_kernel=5", "model.final_conv_kernel=5"),
+                         ("loss.ohem_images_per_group=0", "loss.ohem_images_per_group=0")):
+        with pytest.raises(ConfigError, match=message.replace("[", r"\[")):
+            TASK.validate(config_of("cityscapes", bad))
+    with pytest.raises(ConfigError, match="contradicts model.align_corners=False"):
+        TASK.validate(config_of("cityscapes", "model.align_corners=false",
+                                "model.upsample_method=bilinear_align_corners"))
+
+
+@pytest.mark.slow
+def test_ocr_demo_trains_evaluates_and_predicts_end_to_end(tmp_path, capsys):
+    import hrnet_tf
+    from hrnet_tf.segmentation import evaluate, predict
+
+    data, out = tmp_path / "data", tmp_path / "ocr"
+    config_file = "configs/segmentation/synthetic_ocr_tiny.yaml"
+    assert cli.train("segment", ["--config", config_file, "--out", str(out),
+                                 "--set", *tiny(data)]) == 0
+    model = hrnet_tf.load_model(out / "model.keras")
+    from hrnet_tf.segmentation.codec import output_classes
+
+    assert model.info.architecture == "HRNetOCR" and output_classes(model) == 5
+    assert set(model(np.zeros((1, 32, 64, 3), "float32"))) == {"aux", "out"}
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["num_images"] == 2 and report["inference"]["align_corners"] is True
+    capsys.readouterr()
+    # The evaluate command on the OCR model, official multi-scale + flip at a 32x64 test size.
+    assert evaluate.main(["--weights", str(out / "model.keras"), "--out", str(tmp_path / "ev"),
+                          "--mode", "multiscale", "--scales", "1", "1.5", "--flip",
+                          "--test-size", "32x64"]) == 0
+    metrics = json.loads((tmp_path / "ev" / "metrics.json").read_text())
+    assert metrics["inference"]["test_size"] == [32, 64] and metrics["num_images"] == 2
+    assert "mIoU" in capsys.readouterr().out
+    val, _ = TASK.list_split(config_of("synthetic", *tiny(data)), "val")
+    assert predict.main([val[0][0], "--weights", str(out / "model.keras"), "--out",
+                         str(tmp_path / "pred"), "--mode", "multiscale", "--test-size",
+                         "32x64"]) == 0
+    assert len(os.listdir(tmp_path / "pred")) == 2

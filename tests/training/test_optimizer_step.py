@@ -121,7 +121,7 @@ def test_sgd_momentum_follows_a_learning_rate_drop_at_once(tmp_path):
         "train.schedule=multistep",
         "train.lr_factor=0.1",
         "train.epochs=3",
-        "train.lr_steps=[1]",
+        "train.lr_steps=[2]",  # official MultiStepLR stepping: from epoch 2 - 1 = 1
     ]
     from hrnet_tf.training.trainer import Trainer
 
