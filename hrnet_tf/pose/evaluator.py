@@ -67,6 +67,8 @@ class CocoKeypointEvaluator(PoseEvaluator):
     ten stats (AP, AP50, AP75, APM, APL, AR, AR50, AR75, ARM, ARL)."""
 
     name = "COCO keypoints evaluation"
+    metric = "AP"
+    higher_is_better = True
 
     def __init__(self, pipeline, records, batch_size=32, flip_test=True, shift_heatmap=True,
                  post_process=True, in_vis_threshold=0.2, oks_threshold=0.9, use_nms=True):
@@ -95,6 +97,8 @@ class MpiiEvaluator(PoseEvaluator):
     ``OUT/mpii_predictions.json`` (the keypoints in ``valid.json`` order)."""
 
     name = "MPII evaluation"
+    metric = "Mean"
+    higher_is_better = True
 
     def result(self, out_dir=None):
         gt_file = self.records.ground_truth
