@@ -286,3 +286,8 @@ def build_model(kind, **kwargs):
     except KeyError:
         raise ConfigError(f"unknown model kind {kind!r}; choose one of {sorted(MODEL_KINDS)}") from None
     return constructor(**kwargs)
+
+# Lite-HRNet (issue 15): its own module, registered with the other constructors (presets, load).
+from hrnet_tf.models.litehrnet import LiteHRNet  # noqa: E402
+
+CONSTRUCTORS["LiteHRNet"] = LiteHRNet

@@ -41,7 +41,7 @@ import numpy as np
 from keras import layers, ops
 
 from hrnet_tf.errors import ConfigError
-from hrnet_tf.layers.common import BN_EPSILON, Group, Sequence
+from hrnet_tf.layers.common import BN_EPSILON, Group
 from hrnet_tf.layers.resize import repeat_pixels, resize
 
 # Official configs: configs/top_down/lite_hrnet/coco/litehrnet_{18,30}_coco_256x192.py
@@ -189,6 +189,10 @@ class Stem(layers.Layer):
                                          name="depthwise_conv")
         self.linear_conv = ConvModule(branch if stem_channels == out_channels else stem_channels,
                                       1, 1, activation="relu", bn_momentum=m, name="linear_conv")
+
+    def build(self, input_shape):
+        # the sublayers build when first called (the functional model calls this on its input)
+        self.built = True
 
     def call(self, x, training=None):
         x = self.conv1(x, training=training)

@@ -36,6 +36,8 @@ OUTPUT_STRIDE = 4
 
 @dataclass
 class PoseModelConfig(ModelConfig):
+    # "hrnet": HRNetV1 (width 32, 48, ...); "litehrnet": Lite-HRNet (width 18, 30 or "tiny")
+    architecture: Literal["hrnet", "litehrnet"] = "hrnet"
     width: int | str = 32
     bn_momentum: float = 0.9  # PyTorch BN momentum 0.1
     final_conv_kernel: int = 1
@@ -222,10 +224,18 @@ class PoseTask(Task):
         _check(d.rotation_factor >= 0, "data.rotation_factor", d.rotation_factor, "must be >= 0")
         _check(d.prob_half_body <= 1, "data.prob_half_body", d.prob_half_body,
                "must be <= 1 (< 0 switches half-body crops off)")
-        try:
-            resolve_spec(m.width)
-        except ConfigError as error:
-            raise ConfigError(f"model.width: {error}") from None
+        if m.architecture == "litehrnet":
+            from hrnet_tf.models.litehrnet import LITE_HRNET_SPECS
+
+            _check(str(m.width) in LITE_HRNET_SPECS, "model.width", m.width,
+                   f"Lite-HRNet comes in {sorted(LITE_HRNET_SPECS)}")
+            _check(m.final_conv_kernel == 1, "model.final_conv_kernel", m.final_conv_kernel,
+                   "Lite-HRNet's head (TopDownSimpleHead) has a 1x1 final layer")
+        else:
+            try:
+                resolve_spec(m.width)
+            except ConfigError as error:
+                raise ConfigError(f"model.width: {error}") from None
         _check(m.final_conv_kernel in (1, 3), "model.final_conv_kernel", m.final_conv_kernel,
                "must be 1 or 3 (the official FINAL_CONV_KERNEL options)")
         for key, path in (("model.pretrained", m.pretrained), ("model.weights", m.weights)):
@@ -322,9 +332,14 @@ class PoseTask(Task):
         m = config.model
         height, width = image_size_hw(config.data.image_size)
         keypoints = keypoints_of(config)
-        model = hrnet_tf.HRNetV1(
-            m.width, num_outputs=keypoints.num_joints, input_shape=(height, width, 3),
-            final_conv_kernel=m.final_conv_kernel, bn_momentum=m.bn_momentum, sync_bn=m.sync_bn)
+        if m.architecture == "litehrnet":
+            model = hrnet_tf.LiteHRNet(str(m.width), num_outputs=keypoints.num_joints,
+                                       input_shape=(height, width, 3), bn_momentum=m.bn_momentum)
+        else:
+            model = hrnet_tf.HRNetV1(
+                m.width, num_outputs=keypoints.num_joints, input_shape=(height, width, 3),
+                final_conv_kernel=m.final_conv_kernel, bn_momentum=m.bn_momentum,
+                sync_bn=m.sync_bn)
         # What predict and the export read the heatmaps with (flip pairs, joint names).
         # With DARK decoding, the model records it (codec_for_model reads it).
         model.info.labels = {"keypoints": keypoints.to_config()}
