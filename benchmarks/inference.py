@@ -42,6 +42,8 @@ MODELS = {
     "pose_w18s1": ("HRNetV1", "18-small-v1", (256, 192), 17),
     "pose_w18s2": ("HRNetV1", "18-small-v2", (256, 192), 17),
     "pose_w32": ("HRNetV1", 32, (256, 192), 17),
+    "pose_lite18": ("LiteHRNet", "18", (256, 192), 17),
+    "pose_lite30": ("LiteHRNet", "30", (256, 192), 17),
     "cls_w32": ("HRNetClassifier", 32, (224, 224), 1000),
     "seg_w18s1": ("HRNetV2", "18-small-v1", (512, 1024), 19),
     "seg_w18s2": ("HRNetV2", "18-small-v2", (512, 1024), 19),
@@ -53,7 +55,8 @@ def build_model(name):
     import hrnet_tf
 
     ctor, width, size, outputs = MODELS[name]
-    kwargs = {"num_classes": outputs} if ctor != "HRNetV1" else {"num_outputs": outputs}
+    kwargs = ({"num_outputs": outputs} if ctor in ("HRNetV1", "LiteHRNet")
+              else {"num_classes": outputs})
     return getattr(hrnet_tf, ctor)(width, input_shape=(*size, 3), **kwargs)
 
 

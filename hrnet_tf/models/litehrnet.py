@@ -244,8 +244,9 @@ class CrossResolutionWeighting(layers.Layer):
             pooled.append(ops.average_pool(s, window, window, padding="valid"))
         out = ops.concatenate([*pooled, xs[-1]], axis=-1)
         out = self.conv2(self.conv1(out, training=training), training=training)
-        bounds = np.cumsum(self.channels)[:-1].tolist()
-        weights = ops.split(out, bounds, axis=-1)
+        # channel slices, not ops.split: TFLite's SPLIT_V (unequal parts) is not an XNNPACK op
+        bounds = [0, *np.cumsum(self.channels).tolist()]
+        weights = [out[..., a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
         return [s * (repeat_pixels(a, 2 ** (n - 1 - i)) if i < n - 1 else a)
                 for i, (s, a) in enumerate(zip(xs, weights, strict=True))]
 

@@ -44,6 +44,11 @@ def test_tiny_matches_the_official_module_and_loads_mmpose_keys():
     mmpose = {("keypoint_head." if k.startswith("final_layer") else "backbone.") + k: v
               for k, v in state.items()}
     assert set(to_official(mmpose, "mmpose")) == set(state)
+    keys = set(torch_variable_map(model))
+    assert keys == set(state)
+    assert "stage0.0.layers.0.cross_resolution_weighting.conv1.conv.weight" in keys
+    assert "stage1.0.fuse_layers.2.0.1.3.running_var" in keys
+    assert "transition1.2.0.2.weight" in keys
 
 
 @pytest.mark.slow
@@ -71,17 +76,28 @@ def test_the_head_upsampling_is_align_corners_bilinear(size, target):
     np.testing.assert_allclose(ours, want, atol=1e-5)
 
 
-def test_keys_are_the_official_names():
-    keys = set(torch_variable_map(LiteHRNet("tiny", input_shape=(64, 64, 3))))
-    fixture = load_fixture(FIXTURES / "litehrnet_tiny.npz")
-    assert keys == {k for k, _ in fixture["keys_and_shapes"]}
-    assert "stage0.0.layers.0.cross_resolution_weighting.conv1.conv.weight" in keys
-    assert "stage1.0.fuse_layers.2.0.1.3.running_var" in keys
-    assert "transition1.2.0.2.weight" in keys
-
-
 def test_a_size_the_pooling_cannot_take_is_refused():
     with pytest.raises(ConfigError, match="multiple of 32"):
         LiteHRNet("tiny", input_shape=(64, 48, 3))
     with pytest.raises(ConfigError, match="unknown Lite-HRNet"):
         LiteHRNet("40")
+
+
+@pytest.mark.slow
+def test_tflite_runs_the_whole_network_in_one_xnnpack_partition():
+    from hrnet_tf.export.tflite import (
+        convert_to_tflite,
+        make_interpreter,
+        operator_codes,
+        run_tflite,
+        xnnpack_partitions,
+    )
+
+    model = LiteHRNet("tiny", input_shape=(64, 64, 3))
+    data = convert_to_tflite(model)
+    interpreter = make_interpreter(data)
+    assert xnnpack_partitions(interpreter) == 1
+    assert "SPLIT_V" not in operator_codes(data) and "GATHER" not in operator_codes(data)
+    x = np.random.default_rng(2).normal(size=(2, 64, 64, 3)).astype(np.float32)
+    np.testing.assert_allclose(run_tflite(interpreter, x), np.asarray(model(x)), rtol=1e-4,
+                               atol=1e-5)
