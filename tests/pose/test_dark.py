@@ -102,3 +102,24 @@ def test_a_model_trained_with_dark_decoding_serves_with_it():
     codec = codec_for_model(model)
     assert (codec.decoding, codec.blur_kernel) == ("dark", 5)
     assert codec_for_model(model, decoding="standard").decoding == "standard"
+
+
+def test_the_serving_function_decodes_as_the_model_records():
+    """The SavedModel ``keypoints`` signature's function (serve_keypoints) reads the decoding
+    from the model: DARK's refined keypoints for a model trained with eval.decoding: dark."""
+    from hrnet_tf.data.images import normalize
+
+    model = tiny_pose_model((64, 64))
+    image = tf.constant(RNG.integers(0, 255, (90, 70, 3)), tf.uint8)
+    boxes = tf.constant([[5.0, 8.0, 50.0, 70.0], [20.0, 10.0, 40.0, 60.0]])
+    standard = pose_codec.serve_keypoints(model, image, boxes)
+    model.info.labels.update(decoding="dark", blur_kernel=11)
+    dark = pose_codec.serve_keypoints(model, image, boxes)
+    codec = PoseCodec((64, 64), keypoints=COCO, decoding="dark")
+    centers, scales = codec.box_to_center_scale(boxes)
+    crops = normalize(codec.crop_boxes(image, centers, scales))
+    heatmaps = codec.heatmaps(lambda x: model(x, training=False), crops)
+    want = codec.decode(heatmaps, centers, scales).numpy()
+    np.testing.assert_allclose(dark["keypoints"].numpy(), want[..., :2], rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(dark["scores"].numpy(), standard["scores"].numpy(), rtol=1e-6)
+    assert not np.allclose(dark["keypoints"].numpy(), standard["keypoints"].numpy())
