@@ -31,17 +31,14 @@ class ConvModule(nn.Module):
         super().__init__()
         self.conv = nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=not norm)
         self.bn = nn.BatchNorm2d(cout) if norm else None
-        self.act = act
+        # mmcv's "activate" modules (no parameters; torchstat counts the ReLU)
+        self.activate = {"relu": nn.ReLU(), "sigmoid": nn.Sigmoid(), None: nn.Identity()}[act]
 
     def forward(self, x):
         x = self.conv(x)
         if self.bn is not None:
             x = self.bn(x)
-        if self.act == "relu":
-            return F.relu(x)
-        if self.act == "sigmoid":
-            return torch.sigmoid(x)
-        return x
+        return self.activate(x)
 
 
 def channel_shuffle(x, groups):
@@ -73,7 +70,7 @@ class CrossResolutionWeighting(nn.Module):
         mini = x[-1].size()[-2:]
         out = torch.cat([F.adaptive_avg_pool2d(s, mini) for s in x[:-1]] + [x[-1]], dim=1)
         out = torch.split(self.conv2(self.conv1(out)), self.channels, dim=1)
-        return [s * F.interpolate(a, size=s.size()[-2:], mode="nearest") for s, a in zip(x, out)]
+        return [s * F.interpolate(a, size=s.size()[-2:], mode="nearest") for s, a in zip(x, out, strict=True)]
 
 
 class ConditionalChannelWeighting(nn.Module):
@@ -89,8 +86,8 @@ class ConditionalChannelWeighting(nn.Module):
         x = [s.chunk(2, dim=1) for s in x]
         x1 = [s[0] for s in x]
         x2 = self.cross_resolution_weighting([s[1] for s in x])
-        x2 = [sw(dw(s)) for s, dw, sw in zip(x2, self.depthwise_convs, self.spatial_weighting)]
-        return [channel_shuffle(torch.cat([a, b], dim=1), 2) for a, b in zip(x1, x2)]
+        x2 = [sw(dw(s)) for s, dw, sw in zip(x2, self.depthwise_convs, self.spatial_weighting, strict=True)]
+        return [channel_shuffle(torch.cat([a, b], dim=1), 2) for a, b in zip(x1, x2, strict=True)]
 
 
 class Stem(nn.Module):
@@ -224,6 +221,46 @@ class LiteHRNetPose(nn.Module):
         return self.final_layer(self.head_layer(y)[0])
 
 
+def torchstat_flops(model, size, batch_norm=False):
+    """FLOPs as the official tools/summary_network.py counts them (its tools/torchstat): forward
+    hooks on the leaf modules, each module's count ASSIGNED per call (``module_stats.Flops =
+    ...``, so a module run twice, as the fusion runs ``fuse_layers[i][0]``, counts once); conv
+    MACs + bias, ReLU and Upsample 1 per element, adaptive pooling by its windows; functional
+    calls (``F.interpolate``, ``F.adaptive_avg_pool2d``, sums, products) count nothing.
+    torchstat's BatchNorm rule (2 per element) is left out unless ``batch_norm``: the published
+    205.2M / 319.2M are reproduced without it (with it they would be 6% higher)."""
+    counts = {}
+
+    def hook(module, inputs, output):
+        x, y = inputs[0], output
+        if isinstance(module, nn.Conv2d):
+            n, cout, oh, ow = y.shape
+            k = module.kernel_size[0] * module.kernel_size[1]
+            flops = k * x.shape[1] * (cout // module.groups) * n * oh * ow
+            flops += cout * n * oh * ow if module.bias is not None else 0
+        elif isinstance(module, nn.BatchNorm2d):
+            flops = 2 * x.numel() if batch_norm else 0
+        elif isinstance(module, (nn.ReLU, nn.Upsample)):
+            flops = (x if isinstance(module, nn.ReLU) else y).numel()
+        elif isinstance(module, nn.AdaptiveAvgPool2d):
+            n, c, h, w = x.shape
+            oh, ow = y.shape[2:]
+            flops = sum(n * c * (-(-(i + 1) * h // oh) - i * h // oh + 1)
+                        * (-(-(j + 1) * w // ow) - j * w // ow + 1)
+                        for i in range(oh) for j in range(ow))
+        else:
+            flops = 0
+        counts[module] = flops
+
+    handles = [m.register_forward_hook(hook) for m in model.modules()
+               if not list(m.children())]
+    with torch.no_grad():
+        model(torch.zeros(1, 3, *size))
+    for h in handles:
+        h.remove()
+    return sum(counts.values())
+
+
 def make(variant, seed, size):
     model = LiteHRNetPose(LITE_HRNET_SPECS[variant]).eval()
     ks = [(k, list(v.shape)) for k, v in model.state_dict().items()
@@ -237,14 +274,19 @@ def make(variant, seed, size):
     with torch.no_grad():
         heatmaps = model(x)
     params = sum(p.numel() for p in model.parameters())
+    flops = torchstat_flops(model, (256, 192))
     save_fixture(OUT / f"litehrnet_{variant}.npz", ks, seed,
                  {"input": x.permute(0, 2, 3, 1).numpy(),
                   "heatmaps": heatmaps.permute(0, 2, 3, 1).numpy()},
-                 {"variant": variant, "size": list(size), "parameters": int(params)})
-    print(variant, "parameters", params, "heatmaps", tuple(heatmaps.shape),
-          float(heatmaps.abs().max()))
+                 {"variant": variant, "size": list(size), "parameters": int(params),
+                  "torchstat_flops_256x192": int(flops)})
+    print(variant, "parameters", params, "FLOPs at 256x192 (official counting)", flops,
+          "heatmaps", tuple(heatmaps.shape), float(heatmaps.abs().max()))
 
 
 if __name__ == "__main__":
     make("tiny", 11, (64, 64))
     make("18", 12, (64, 96))
+    lite30 = LiteHRNetPose(LITE_HRNET_SPECS["30"]).eval()
+    print("30 parameters", sum(p.numel() for p in lite30.parameters()),
+          "FLOPs at 256x192 (official counting)", torchstat_flops(lite30, (256, 192)))

@@ -58,6 +58,9 @@ def test_lite_hrnet_18_matches_the_official_module():
     # the official Lite-HRNet-18 COCO model: 1.1M parameters (README), here exactly the torch count
     assert count_parameters(model) == fixture["meta"]["parameters"] == 1130769
     assert model.output_shape == (None, 16, 24, 17)
+    # published 205.2M FLOPs at 256x192: the official counting (tools/torchstat rules, each module
+    # once, no BN) of the reference module the heatmaps above agree with
+    assert abs(fixture["meta"]["torchstat_flops_256x192"] / 205.2e6 - 1) < 0.01
 
 
 def test_channel_shuffle_is_the_torch_view_transpose():
