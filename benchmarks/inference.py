@@ -290,7 +290,7 @@ def main(argv=None):
                             cell(backend, b, lambda s=session, f=feed: s.run(None, f),
                                  source=source, max_rel_diff=rel)
             except Exception as e:  # noqa: BLE001 - report and continue with the next backend
-                skip(backend, f"failed: {type(e).__name__}: {str(e).splitlines()[0][:160]}")
+                skip(backend, f"failed: {type(e).__name__}: {(str(e).splitlines() or [''])[0][:160]}")
         for batch in args.batch_sizes:
             for row in time_interleaved(pending[batch], args):
                 record({"model": name, "batch": batch, **row})

@@ -471,8 +471,8 @@ def LiteHRNet(variant=18, num_outputs=17, input_shape=(256, 192, 3), *, weights=
     heatmap head of the official COCO configs: [N, H/4, W/4, ``num_outputs``] heatmaps.
 
     ``input_shape`` must divide by 32 (the official sizes do): the cross-resolution weighting pools
-    every branch to the smallest with a fixed window. ``weights``: a file or preset name
-    (:func:`hrnet_tf.load_weights`; mmpose checkpoints with ``--layout mmpose``).
+    every branch to the smallest with a fixed window. ``weights``: a weights file (Keras, or an
+    official / mmpose ``.pth``: :func:`hrnet_tf.convert.load_weights`).
     """
     from hrnet_tf.models.model import HRNetModel, ModelInfo
 
@@ -499,9 +499,9 @@ def LiteHRNet(variant=18, num_outputs=17, input_shape=(256, 192, 3), *, weights=
                      upsample_method="nearest", output_stride=4)
     model = HRNetModel(image, heatmaps, info=info, name=name or f"litehrnet_{key}")
     if weights is not None:
-        from hrnet_tf.models.hrnet import load_weights
+        from hrnet_tf.convert import checkpoints
 
-        load_weights(model, weights)
+        checkpoints.load_weights(model, weights)
     return model
 
 

@@ -339,13 +339,7 @@ class PoseCodec:
             return self._encode_unbiased(joints / stride, visible, radius)
         # Python int() truncates toward zero; so does a float -> int cast in TF.
         mu = tf.cast(tf.cast(joints / stride + 0.5, tf.int32), tf.float32)
-        upper_left = tf.cast(tf.cast(mu - radius, tf.int32), tf.float32)
-        bottom_right = tf.cast(tf.cast(mu + radius + 1.0, tf.int32), tf.float32)
-        off_map = (
-            (upper_left[:, 0] >= hm_w) | (upper_left[:, 1] >= hm_h)
-            | (bottom_right[:, 0] < 0) | (bottom_right[:, 1] < 0)
-        )
-        weights = tf.where(off_map, 0.0, visible)
+        upper_left, bottom_right, weights = self._window(mu, visible, radius)
         # The official window is a (2r+1)^2 patch whose peak sits at index floor((2r+1)/2).
         peak = upper_left + math.floor((2.0 * radius + 1.0) / 2.0)
         xs = tf.range(hm_w, dtype=tf.float32)
@@ -361,17 +355,23 @@ class PoseCodec:
             weights = weights * tf.constant(self.keypoints.joint_weights, tf.float32)
         return tf.transpose(heatmaps, [1, 2, 0]), weights
 
-    def _encode_unbiased(self, mu, visible, radius):
-        """DarkPose ``generate_target`` for joints ``mu`` [J, 2] in heatmap pixels (floats)."""
+    def _window(self, mu, visible, radius):
+        """The Gaussian window ``[int(mu - r), int(mu + r + 1))`` per joint and the weights: zero
+        where the window lies wholly off the map, else ``visible``."""
         hm_w, hm_h = self.heatmap_size
-        # adjust_target_weight: int() of the window corners, zero weight when all of it is off
         upper_left = tf.cast(tf.cast(mu - radius, tf.int32), tf.float32)
         bottom_right = tf.cast(tf.cast(mu + radius + 1.0, tf.int32), tf.float32)
         off_map = (
             (upper_left[:, 0] >= hm_w) | (upper_left[:, 1] >= hm_h)
             | (bottom_right[:, 0] < 0) | (bottom_right[:, 1] < 0)
         )
-        weights = tf.where(off_map, 0.0, visible)
+        return upper_left, bottom_right, tf.where(off_map, 0.0, visible)
+
+    def _encode_unbiased(self, mu, visible, radius):
+        """DarkPose ``generate_target`` for joints ``mu`` [J, 2] in heatmap pixels (floats)."""
+        hm_w, hm_h = self.heatmap_size
+        # adjust_target_weight: the same window rule on the float joint
+        _, _, weights = self._window(mu, visible, radius)
         xs = tf.range(hm_w, dtype=tf.float32)
         ys = tf.range(hm_h, dtype=tf.float32)
         gx = tf.exp(-tf.square(xs[None, :] - mu[:, :1]) / (2 * self.sigma**2))  # [J, W]
