@@ -233,8 +233,9 @@ class CrossResolutionWeighting(layers.Layer):
         total = sum(channels)
         self.conv1 = ConvModule(int(total / ratio), activation="relu", bn_momentum=bn_momentum,
                                 name="conv1")
-        self.conv2 = ConvModule(total, activation="sigmoid", bn_momentum=bn_momentum,
-                                name="conv2")
+        # conv2's sigmoid is applied per branch after the split (the same numbers): int8 TFLite
+        # then slices the BN output, not a LOGISTIC output of fixed scale
+        self.conv2 = ConvModule(total, activation=None, bn_momentum=bn_momentum, name="conv2")
 
     def call(self, xs, training=None):
         n = len(xs)
@@ -246,7 +247,7 @@ class CrossResolutionWeighting(layers.Layer):
         out = self.conv2(self.conv1(out, training=training), training=training)
         # channel slices, not ops.split: TFLite's SPLIT_V (unequal parts) is not an XNNPACK op
         bounds = [0, *np.cumsum(self.channels).tolist()]
-        weights = [out[..., a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        weights = [ops.sigmoid(out[..., a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
         return [s * (repeat_pixels(a, 2 ** (n - 1 - i)) if i < n - 1 else a)
                 for i, (s, a) in enumerate(zip(xs, weights, strict=True))]
 
