@@ -43,6 +43,8 @@ MODELS = {
     "pose_w18s1": ("HRNetV1", "18-small-v1", (256, 192), 17),
     "pose_w18s2": ("HRNetV1", "18-small-v2", (256, 192), 17),
     "pose_w32": ("HRNetV1", 32, (256, 192), 17),
+    "pose_lite18": ("LiteHRNet", "18", (256, 192), 17),
+    "pose_lite30": ("LiteHRNet", "30", (256, 192), 17),
     "cls_w32": ("HRNetClassifier", 32, (224, 224), 1000),
     "seg_w18s1": ("HRNetV2", "18-small-v1", (512, 1024), 19),
     "seg_w18s2": ("HRNetV2", "18-small-v2", (512, 1024), 19),
@@ -54,7 +56,8 @@ def build_model(name):
     import hrnet_tf
 
     ctor, width, size, outputs = MODELS[name]
-    kwargs = {"num_classes": outputs} if ctor != "HRNetV1" else {"num_outputs": outputs}
+    kwargs = ({"num_outputs": outputs} if ctor in ("HRNetV1", "LiteHRNet")
+              else {"num_classes": outputs})
     return getattr(hrnet_tf, ctor)(width, input_shape=(*size, 3), **kwargs)
 
 
@@ -288,7 +291,7 @@ def main(argv=None):
                             cell(backend, b, lambda s=session, f=feed: s.run(None, f),
                                  source=source, max_rel_diff=rel)
             except Exception as e:  # noqa: BLE001 - report and continue with the next backend
-                skip(backend, f"failed: {type(e).__name__}: {str(e).splitlines()[0][:160]}")
+                skip(backend, f"failed: {type(e).__name__}: {(str(e).splitlines() or [''])[0][:160]}")
         for batch in args.batch_sizes:
             for row in time_interleaved(pending[batch], args):
                 record({"model": name, "batch": batch, **row})

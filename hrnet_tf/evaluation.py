@@ -19,6 +19,10 @@ file names for the end-of-run report.
         def result(self, out_dir): ...       # {"AP": ...}; may write files into out_dir
 
     metrics, skips = evaluate(model, MyEvaluator(...), out_dir)
+
+An evaluator names the key of its result that ranks models (``metric``, e.g. "AP", "mIoU",
+"top1", "NME") and whether a higher value is better (``higher_is_better``); the trainer keeps the
+best-scoring model of a run by it (``OUT/model_best.keras``, the official ``model_best.pth``).
 """
 
 import sys
@@ -32,6 +36,10 @@ class Evaluator:
 
     name = "eval"
     num_samples = 0
+    # The result key that ranks checkpoints (None: the evaluator has no single score) and its
+    # direction; the trainer keeps ``OUT/model_best.keras`` by them.
+    metric = None
+    higher_is_better = True
 
     def dataset(self):
         raise NotImplementedError

@@ -19,6 +19,9 @@ class ClassificationEvaluator(Evaluator):
     """Top-k accuracy of ``split`` (an ``ImageFolderListing`` or a scanned ``TFRecordSplit``),
     each image through :func:`hrnet_tf.classification.pipeline.eval_image`."""
 
+    metric = "top1"
+    higher_is_better = True
+
     def __init__(self, split, image_size, batch_size, num_classes=None,
                  crop_fraction=pipeline.EVAL_CROP_FRACTION, label_offset=0, num_parallel_calls=-1):
         self.split = split

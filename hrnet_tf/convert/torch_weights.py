@@ -78,6 +78,11 @@ def _torch_params(layer):
             ("running_mean", layer.moving_mean, None),
             ("running_var", layer.moving_variance, None),
         ]
+    if isinstance(layer, keras.layers.DepthwiseConv2D):  # (kh, kw, C, 1) <-> (C, 1, kh, kw)
+        out = [("weight", layer.kernel, (2, 3, 0, 1))]
+        if layer.use_bias:
+            out.append(("bias", layer.bias, None))
+        return out
     if isinstance(layer, keras.layers.Conv2D):
         out = [("weight", layer.kernel, (3, 2, 0, 1))]  # HWIO <-> OIHW
         if layer.use_bias:

@@ -17,6 +17,7 @@ from hrnet_tf.models.hrnet import (
     load_or_build,
     load_weights,
 )
+from hrnet_tf.models.litehrnet import LiteHRNet
 from hrnet_tf.models.model import HRNetModel, ModelInfo, load_model
 from hrnet_tf.models.specs import PRESETS, WIDTHS, HRNetSpec, StageSpec, resolve_spec
 
@@ -33,6 +34,7 @@ __all__ = [
     "HRNetV2",
     "HRNetV2Landmarks",
     "HRNetV2p",
+    "LiteHRNet",
     "ModelInfo",
     "StageSpec",
     "build_model",

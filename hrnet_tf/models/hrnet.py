@@ -431,3 +431,9 @@ def HRNetOCR(
 
 CONSTRUCTORS["HRNetOCR"] = HRNetOCR
 MODEL_KINDS["ocr"] = HRNetOCR
+
+
+# Lite-HRNet (issue 15): its own module, registered with the other constructors (presets, load).
+from hrnet_tf.models.litehrnet import LiteHRNet  # noqa: E402
+
+CONSTRUCTORS["LiteHRNet"] = LiteHRNet

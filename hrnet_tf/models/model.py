@@ -51,7 +51,7 @@ class ModelInfo:
         return {
             "task": self.task,
             "architecture": self.architecture,
-            "spec": spec_to_config(self.spec),
+            "spec": None if self.spec is None else spec_to_config(self.spec),  # None: not HRNet
             "width": self.width,
             "upsample_method": self.upsample_method,
             "normalization": self.normalization.to_config(),
@@ -62,7 +62,7 @@ class ModelInfo:
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        config["spec"] = resolve_spec(config["spec"])
+        config["spec"] = None if config["spec"] is None else resolve_spec(config["spec"])
         config["normalization"] = Normalization.from_config(config["normalization"])
         return cls(**config)
 

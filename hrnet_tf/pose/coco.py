@@ -5,6 +5,14 @@ Layout (``DIR`` = ``--data-dir``)::
     DIR/annotations/person_keypoints_{train2017,val2017}.json
     DIR/images/{train2017,val2017}/*.jpg
     DIR/person_detection_results/COCO_val2017_detections_AP_H_56_person.json
+    DIR/annotations/image_info_test-dev2017.json                 (test-dev: images, no annotations)
+    DIR/images/test2017/*.jpg
+    DIR/person_detection_results/COCO_test-dev2017_detections_AP_H_609_person.json
+
+A split whose name contains "test" is read as the official ``coco.py`` does: its annotation file is
+``image_info_<split>.json`` (no keypoints), its images live in ``images/test2017``, and its crops are
+the detector's boxes; the evaluation then writes the results json for the COCO server instead of
+scoring it.
 
     >>> records = load_coco("data/coco", "val2017", aspect_ratio=192 / 256)   # doctest: +SKIP
     >>> records.size, records.skipped                                          # doctest: +SKIP
@@ -32,16 +40,30 @@ from hrnet_tf.pose.keypoints import COCO
 from hrnet_tf.pose.sources import PoseRecords, check_images_exist, load_json
 
 DEFAULT_DETECTIONS = "COCO_val2017_detections_AP_H_56_person.json"
+# The detector boxes the official repository publishes (SimpleBaseline's detector, person AP 56.4
+# on val2017 and 60.9 on test-dev2017).
+DETECTION_FILES = {"val2017": DEFAULT_DETECTIONS,
+                   "test-dev2017": "COCO_test-dev2017_detections_AP_H_609_person.json"}
 PERSON = 1
 
 
+def is_test_split(split):
+    """A split without keypoint annotations (official ``'test' in self.image_set``)."""
+    return "test" in split
+
+
 def annotation_path(root, split):
-    return os.path.join(root, "annotations", f"person_keypoints_{split}.json")
+    """``person_keypoints_<split>.json``; ``image_info_<split>.json`` for test splits (official
+    ``_get_ann_file_keypoint``)."""
+    prefix = "image_info" if is_test_split(split) else "person_keypoints"
+    return os.path.join(root, "annotations", f"{prefix}_{split}.json")
 
 
-def detection_path(root):
-    """The official detector boxes of val2017 (AP 56 person detector) under ``root``."""
-    return os.path.join(root, "person_detection_results", DEFAULT_DETECTIONS)
+def detection_path(root, split="val2017"):
+    """The official detector boxes of ``split`` under ``root`` (val2017: AP 56 person detector,
+    test-dev2017: AP 60.9); other splits: ``COCO_<split>_detections.json``."""
+    name = DETECTION_FILES.get(split, f"COCO_{split}_detections.json")
+    return os.path.join(root, "person_detection_results", name)
 
 
 def _numbers(values, count):
@@ -49,17 +71,20 @@ def _numbers(values, count):
             and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values))
 
 
-def open_coco(annotation_file, num_joints=None):
+def open_coco(annotation_file, num_joints=None, image_info=False):
     """pycocotools ``COCO`` for a keypoint annotation file, quiet, with one-line errors.
 
     With ``num_joints``, every person annotation must carry ``3 * num_joints`` keypoint numbers and
     a 4-number box (the ground truth COCOeval reads), else ``DataError`` naming the annotation id.
+    ``image_info``: a test split's image list, which has no annotations.
     """
     from pycocotools.coco import COCO as CocoApi
 
     data = load_json(annotation_file)
     if not isinstance(data, dict):
         raise DataError(f"{annotation_file}: expected a json object with images/annotations")
+    if image_info:
+        data.setdefault("annotations", [])
     for key in ("images", "annotations", "categories"):
         if not isinstance(data.get(key), list):
             raise DataError(f"{annotation_file}: missing or bad key '{key}'")
@@ -92,7 +117,8 @@ def _check_annotation(annotation_file, ann, num_joints):
 
 
 def _image_path(root, split, image_info):
-    return os.path.join(root, "images", split, image_info["file_name"])
+    folder = "test2017" if is_test_split(split) else split  # official image_path_from_index
+    return os.path.join(root, "images", folder, image_info["file_name"])
 
 
 def load_coco(root, split, aspect_ratio, keypoints=COCO, detection_file=None,
@@ -110,7 +136,11 @@ def load_coco(root, split, aspect_ratio, keypoints=COCO, detection_file=None,
       :class:`PoseRecords` (``skipped`` counts every dropped annotation by reason).
     """
     ann_file = annotation_path(root, split)
-    api = open_coco(ann_file, keypoints.num_joints)
+    test = is_test_split(split)
+    if test and detection_file is None:
+        raise DataError(f"{split} has no keypoint annotations ({ann_file}): its crops come from a "
+                        "detector's boxes (eval.use_gt_bbox: false, eval.detection_file)")
+    api = open_coco(ann_file, keypoints.num_joints, image_info=test)
     if detection_file is not None:
         rows, skipped = _detection_rows(api, root, split, os.fspath(detection_file),
                                         image_threshold)
@@ -195,4 +225,5 @@ def _to_records(rows, num_joints, skipped, aspect_ratio):
         np.array(scores, np.float32), skipped)
 
 
-__all__ = ["DEFAULT_DETECTIONS", "annotation_path", "detection_path", "load_coco", "open_coco"]
+__all__ = ["DEFAULT_DETECTIONS", "DETECTION_FILES", "annotation_path", "detection_path",
+           "is_test_split", "load_coco", "open_coco"]

@@ -20,11 +20,18 @@ import tensorflow as tf
 
 from hrnet_tf.errors import DataError
 from hrnet_tf.evaluation import Evaluator
+from hrnet_tf.pose.coco import is_test_split
 from hrnet_tf.pose.metrics import coco_keypoint_eval, pckh, select_results, write_results
 from hrnet_tf.pose.mpii import read_gt_mat
 
 RESULTS_FILE = "keypoints_results.json"
 MPII_PREDICTIONS_FILE = "mpii_predictions.json"
+
+
+def server_results_file(split, algorithm="hrnet_tf"):
+    """The file name the COCO evaluation server takes for ``split``'s keypoint results, e.g.
+    ``person_keypoints_test-dev2017_hrnet_tf_results.json`` (zip it and upload)."""
+    return f"person_keypoints_{split}_{algorithm}_results.json"
 
 
 class PoseEvaluator(Evaluator):
@@ -63,17 +70,28 @@ class PoseEvaluator(Evaluator):
 
 
 class CocoKeypointEvaluator(PoseEvaluator):
-    """Official COCO evaluation: rescoring, OKS-NMS, ``OUT/keypoints_results.json``, COCOeval; the
-    ten stats (AP, AP50, AP75, APM, APL, AR, AR50, AR75, ARM, ARL)."""
+    """Official COCO evaluation: rescoring, OKS-NMS (soft-OKS-NMS with ``soft_nms``),
+    ``OUT/keypoints_results.json``, COCOeval; the ten stats (AP, AP50, AP75, APM, APL, AR, AR50,
+    AR75, ARM, ARL).
+
+    A test split (``split`` containing "test", e.g. test-dev2017, whose image-info file has no
+    annotations) is not scored: the results go to ``OUT/person_keypoints_<split>_hrnet_tf_
+    results.json`` for the evaluation server, and the result is ``{"results": count,
+    "results_file": path}`` (as the official ``evaluate`` returns ``{'Null': 0}`` there)."""
 
     name = "COCO keypoints evaluation"
+    metric = "AP"
+    higher_is_better = True
 
     def __init__(self, pipeline, records, batch_size=32, flip_test=True, shift_heatmap=True,
-                 post_process=True, in_vis_threshold=0.2, oks_threshold=0.9, use_nms=True):
+                 post_process=True, in_vis_threshold=0.2, oks_threshold=0.9, use_nms=True,
+                 soft_nms=False, split="val2017"):
         super().__init__(pipeline, records, batch_size, flip_test, shift_heatmap, post_process)
         self.in_vis_threshold = in_vis_threshold
         self.oks_threshold = oks_threshold
         self.use_nms = use_nms
+        self.soft_nms = soft_nms
+        self.split = split
 
     def results(self):
         """The COCO results list of the crops evaluated so far."""
@@ -81,10 +99,14 @@ class CocoKeypointEvaluator(PoseEvaluator):
         r = self.records
         return select_results(self.keypoints[rows], r.image_ids[rows], r.scores[rows],
                               r.scales[rows], self.codec.keypoints, self.in_vis_threshold,
-                              self.oks_threshold, self.use_nms)
+                              self.oks_threshold, self.use_nms, self.soft_nms)
 
     def result(self, out_dir=None):
         results = self.results()
+        if is_test_split(self.split):
+            path = os.path.join(out_dir or ".", server_results_file(self.split))
+            write_results(results, path)
+            return {"results": len(results), "results_file": path}
         if out_dir is not None:
             write_results(results, os.path.join(out_dir, RESULTS_FILE))
         return coco_keypoint_eval(self.records.ground_truth, results, self.codec.keypoints.sigmas)
@@ -95,6 +117,8 @@ class MpiiEvaluator(PoseEvaluator):
     ``OUT/mpii_predictions.json`` (the keypoints in ``valid.json`` order)."""
 
     name = "MPII evaluation"
+    metric = "Mean"
+    higher_is_better = True
 
     def result(self, out_dir=None):
         gt_file = self.records.ground_truth
@@ -111,4 +135,4 @@ class MpiiEvaluator(PoseEvaluator):
         return pckh(self.keypoints[..., :2], gt, missing, head_boxes)
 
 
-__all__ = ["CocoKeypointEvaluator", "MpiiEvaluator", "PoseEvaluator"]
+__all__ = ["CocoKeypointEvaluator", "MpiiEvaluator", "PoseEvaluator", "server_results_file"]

@@ -2,9 +2,9 @@
 
 COCO (``lib/dataset/coco.py evaluate``, ``lib/nms/nms.py``): predictions (image keypoints with
 per-joint maxvals) are rescored (box score x mean maxval of the joints above
-``in_vis_threshold``), filtered per image with greedy OKS-NMS (``oks_threshold`` 0.9), written as a
-COCO results json and scored by pycocotools ``COCOeval(..., "keypoints")``: the ten stats
-:data:`STAT_NAMES`.
+``in_vis_threshold``), filtered per image with greedy OKS-NMS (``oks_threshold`` 0.9; or
+soft-OKS-NMS, ``TEST.SOFT_NMS``), written as a COCO results json and scored by pycocotools
+``COCOeval(..., "keypoints")``: the ten stats :data:`STAT_NAMES`.
 
 MPII (``lib/dataset/mpii.py evaluate``): PCKh with 0.6 x the head-box diagonal, pelvis and thorax
 excluded from the means, 1-based predictions (``preds + 1``).
@@ -55,6 +55,32 @@ def oks_nms(keypoints, scores, areas, threshold, sigmas):
     return keep
 
 
+SOFT_NMS_MAX_DETECTIONS = 20  # official soft_oks_nms: max_dets = 20
+
+
+def soft_oks_nms(keypoints, scores, areas, threshold, sigmas, max_detections=SOFT_NMS_MAX_DETECTIONS):
+    """Official ``soft_oks_nms``: repeatedly picks the highest (rescored) score and multiplies the
+    scores of the rest by ``exp(-oks^2 / threshold)`` (``rescore``, Gaussian), at most
+    ``max_detections`` picks. Returns the picked indices in order; the results keep their
+    original scores (the official evaluation writes them unchanged)."""
+    keypoints = np.asarray(keypoints, np.float64)
+    if len(keypoints) == 0:
+        return []
+    areas = np.asarray(areas, np.float64)
+    order = np.argsort(np.asarray(scores, np.float64))[::-1]
+    current = np.asarray(scores, np.float64)[order]
+    keep = []
+    while order.size > 0 and len(keep) < max_detections:
+        best = order[0]
+        keep.append(int(best))
+        overlap = oks_overlaps(keypoints[best], keypoints[order[1:]], areas[best],
+                               areas[order[1:]], sigmas)
+        order, current = order[1:], current[1:] * np.exp(-(overlap**2) / threshold)
+        resort = np.argsort(current)[::-1]
+        order, current = order[resort], current[resort]
+    return keep
+
+
 def rescore(keypoints, box_scores, in_vis_threshold=0.2):
     """Instance score = box score x mean of the joint maxvals above ``in_vis_threshold``
     (0 when none is above; the official code then keeps the box score times 0)."""
@@ -66,13 +92,15 @@ def rescore(keypoints, box_scores, in_vis_threshold=0.2):
 
 
 def select_results(keypoints, image_ids, box_scores, scales, keypoint_set=COCO,
-                   in_vis_threshold=0.2, oks_threshold=0.9, use_nms=True):
-    """Rescoring + per-image OKS-NMS; returns the COCO results list (not yet written).
+                   in_vis_threshold=0.2, oks_threshold=0.9, use_nms=True, soft_nms=False):
+    """Rescoring + per-image OKS-NMS (soft-OKS-NMS with ``soft_nms``); returns the COCO results
+    list (not yet written).
 
     Args:
       keypoints: [N, J, 3] (x, y, maxval) in image pixels (``PoseCodec.decode``).
       image_ids: [N]; box_scores: [N]; scales: [N, 2] crop scales (area = prod(scale * 200)).
     """
+    nms = soft_oks_nms if soft_nms else oks_nms
     keypoints = np.asarray(keypoints, np.float32)
     scores = rescore(keypoints, box_scores, in_vis_threshold)
     areas = np.prod(np.asarray(scales, np.float64) * PIXEL_STD, axis=1)
@@ -82,8 +110,8 @@ def select_results(keypoints, image_ids, box_scores, scales, keypoint_set=COCO,
     results = []
     for image_id in sorted(by_image):
         rows = np.asarray(by_image[image_id])
-        keep = (oks_nms(keypoints[rows], scores[rows], areas[rows], oks_threshold,
-                        keypoint_set.sigmas) if use_nms else range(len(rows)))
+        keep = (nms(keypoints[rows], scores[rows], areas[rows], oks_threshold,
+                    keypoint_set.sigmas) if use_nms else range(len(rows)))
         kept = rows[list(keep)] if len(keep) else rows
         for i in kept:
             results.append({
@@ -188,5 +216,6 @@ __all__ = [
     "pckh",
     "rescore",
     "select_results",
+    "soft_oks_nms",
     "write_results",
 ]

@@ -109,6 +109,32 @@ def without_bad_images(records, what, shown=10):
     return records.subset(np.flatnonzero(~bad)), note
 
 
+def select_data(records, pixel_std=200.0):
+    """Official ``JointsDataset.select_data`` (``DATASET.SELECT_DATA``, training only): keeps a
+    crop when ``ks = exp(-|c_joints - c_box|^2 / (0.2^2 * 2 * area))``, the agreement of the mean
+    of its labelled joints with its box centre (area = prod(scale * 200)), exceeds
+    ``0.2 / 16 * num_vis + 0.45 - 0.2 / 16``; crops without labelled joints go too. The dropped
+    crops are counted in ``skipped["select_data"]``.
+
+    >>> records = PoseRecords.empty(17)
+    >>> select_data(records).skipped
+    {'select_data': 0}
+    """
+    visible = np.asarray(records.visible) > 0
+    num_vis = visible.sum(axis=1)
+    joint_sum = np.where(visible[..., None], np.asarray(records.joints, np.float64), 0.0).sum(1)
+    joint_center = joint_sum / np.maximum(num_vis, 1)[:, None]
+    area = np.prod(np.asarray(records.scales, np.float64), axis=1) * pixel_std**2
+    distance2 = np.sum((joint_center - np.asarray(records.centers, np.float64)) ** 2, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ks = np.exp(-distance2 / (0.2**2 * 2.0 * area))
+    metric = (0.2 / 16) * num_vis + 0.45 - 0.2 / 16
+    keep = (num_vis > 0) & (ks > metric)
+    selected = records.subset(np.flatnonzero(keep))
+    selected.skipped["select_data"] = int((~keep).sum())
+    return selected
+
+
 def skip_note(records, what):
     """One line for the end-of-run report, e.g. ``'val2017 (DIR/annotations/x.json): skipped 3
     annotations: 2 no_keypoints, 1 crowd'``, or None when nothing was skipped.
@@ -124,4 +150,5 @@ def skip_note(records, what):
     return f"{where}: skipped {total} annotation(s): {', '.join(parts)}"
 
 
-__all__ = ["PoseRecords", "check_images_exist", "load_json", "skip_note", "without_bad_images"]
+__all__ = ["PoseRecords", "check_images_exist", "load_json", "select_data", "skip_note",
+           "without_bad_images"]

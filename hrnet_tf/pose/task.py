@@ -36,6 +36,8 @@ OUTPUT_STRIDE = 4
 
 @dataclass
 class PoseModelConfig(ModelConfig):
+    # "hrnet": HRNetV1 (width 32, 48, ...); "litehrnet": Lite-HRNet (width 18, 30 or "tiny")
+    architecture: Literal["hrnet", "litehrnet"] = "hrnet"
     width: int | str = 32
     bn_momentum: float = 0.9  # PyTorch BN momentum 0.1
     final_conv_kernel: int = 1
@@ -54,6 +56,9 @@ class PoseTrainConfig(TrainConfig):
     schedule: Literal["multistep", "poly", "cosine", "constant"] = "multistep"
     lr_steps: list[float] = field(default_factory=lambda: [170.0, 200.0])
     lr_factor: float = 0.1
+    # Online hard keypoint mining (official LOSS.USE_OHKM / LOSS.TOPK, JointsOHKMMSELoss)
+    use_ohkm: bool = False
+    ohkm_topk: int = 8
 
 
 @dataclass
@@ -71,6 +76,10 @@ class PoseDataConfig(DataConfig):
     prob_half_body: float = 0.3
     num_joints_half_body: int = 8
     use_different_joints_weight: bool = False
+    # Official DATASET.SELECT_DATA: drop training crops whose box centre is far from their joints.
+    select_data: bool = False
+    # Targets: "standard" (official, Gaussian at the rounded joint) or "unbiased" (DARK).
+    encoding: Literal["standard", "unbiased"] = "standard"
     # Read each training image's first and last bytes while listing: incomplete files (truncated,
     # not an image) are skipped and named at the end instead of stopping the run mid-epoch.
     check_files: bool = True
@@ -90,6 +99,11 @@ class PoseEvalConfig(EvalConfig):
     post_process: bool = True
     in_vis_threshold: float = 0.2
     oks_threshold: float = 0.9
+    soft_nms: bool = False  # official TEST.SOFT_NMS: soft-OKS-NMS instead of greedy OKS-NMS
+    # Sub-pixel decoding: "standard" (quarter offset, eval.post_process) or "dark" (DARK's Taylor
+    # step on the log of the blur_kernel-modulated heatmaps; DarkPose TEST.BLUR_KERNEL 11).
+    decoding: Literal["standard", "dark"] = "standard"
+    blur_kernel: int = 11
     max_samples: int = 0  # evaluate only the first N crops (0 = all)
 
 
@@ -126,7 +140,8 @@ def codec_of(config):
     height, width = image_size_hw(config.data.image_size)
     hm_h, hm_w = heatmap_size_hw(config)
     return PoseCodec((width, height), (hm_w, hm_h), config.data.sigma, keypoints_of(config),
-                     config.data.use_different_joints_weight)
+                     config.data.use_different_joints_weight, encoding=config.data.encoding,
+                     decoding=config.eval.decoding, blur_kernel=config.eval.blur_kernel)
 
 
 def pipeline_of(config):
@@ -209,10 +224,18 @@ class PoseTask(Task):
         _check(d.rotation_factor >= 0, "data.rotation_factor", d.rotation_factor, "must be >= 0")
         _check(d.prob_half_body <= 1, "data.prob_half_body", d.prob_half_body,
                "must be <= 1 (< 0 switches half-body crops off)")
-        try:
-            resolve_spec(m.width)
-        except ConfigError as error:
-            raise ConfigError(f"model.width: {error}") from None
+        if m.architecture == "litehrnet":
+            from hrnet_tf.models.litehrnet import LITE_HRNET_SPECS
+
+            _check(str(m.width) in LITE_HRNET_SPECS, "model.width", m.width,
+                   f"Lite-HRNet comes in {sorted(LITE_HRNET_SPECS)}")
+            _check(m.final_conv_kernel == 1, "model.final_conv_kernel", m.final_conv_kernel,
+                   "Lite-HRNet's head (TopDownSimpleHead) has a 1x1 final layer")
+        else:
+            try:
+                resolve_spec(m.width)
+            except ConfigError as error:
+                raise ConfigError(f"model.width: {error}") from None
         _check(m.final_conv_kernel in (1, 3), "model.final_conv_kernel", m.final_conv_kernel,
                "must be 1 or 3 (the official FINAL_CONV_KERNEL options)")
         for key, path in (("model.pretrained", m.pretrained), ("model.weights", m.weights)):
@@ -221,6 +244,14 @@ class PoseTask(Task):
         _check(e.batch_size >= 0, "eval.batch_size", e.batch_size, "must be >= 0 (0: train's)")
         _check(e.max_samples >= 0, "eval.max_samples", e.max_samples, "must be >= 0 (0: all)")
         _check(0 < e.oks_threshold <= 1, "eval.oks_threshold", e.oks_threshold, "must be in (0, 1]")
+        _check(e.blur_kernel > 0 and e.blur_kernel % 2 == 1, "eval.blur_kernel", e.blur_kernel,
+               "must be a positive odd size (cv2.GaussianBlur)")
+        _check(not t.use_ohkm or 0 < t.ohkm_topk <= keypoints.num_joints, "train.ohkm_topk",
+               t.ohkm_topk, f"must be in [1, {keypoints.num_joints}] (the number of joints)")
+        if "test" in d.val_split:
+            _check(d.dataset == "coco" and not e.use_gt_bbox, "eval.use_gt_bbox", e.use_gt_bbox,
+                   f"{d.val_split} has no annotations: COCO test splits use detector boxes "
+                   "(eval.use_gt_bbox: false)")
         _check(0 <= e.in_vis_threshold < 1, "eval.in_vis_threshold", e.in_vis_threshold,
                "must be in [0, 1)")
         data_dir_of(config)
@@ -243,6 +274,10 @@ class PoseTask(Task):
             train, val = self._mpii_records(config, root)
         else:
             train, val = self._coco_records(config, root)
+        if d.select_data:  # official: training crops only, COCO and MPII
+            from hrnet_tf.pose.sources import select_data
+
+            train = select_data(train)
         if config.eval.max_samples:
             val = val.subset(slice(0, config.eval.max_samples))
         image_note = None
@@ -263,7 +298,8 @@ class PoseTask(Task):
         keypoints = keypoints_of(config)
         ratio = codec_of(config).aspect_ratio
         train = load_coco(root, d.train_split, ratio, keypoints)
-        detections = None if e.use_gt_bbox else (e.detection_file or detection_path(root))
+        detections = None if e.use_gt_bbox else (e.detection_file
+                                                 or detection_path(root, d.val_split))
         val = load_coco(root, d.val_split, ratio, keypoints, detection_file=detections,
                         image_threshold=e.image_threshold)
         return train, val
@@ -296,11 +332,20 @@ class PoseTask(Task):
         m = config.model
         height, width = image_size_hw(config.data.image_size)
         keypoints = keypoints_of(config)
-        model = hrnet_tf.HRNetV1(
-            m.width, num_outputs=keypoints.num_joints, input_shape=(height, width, 3),
-            final_conv_kernel=m.final_conv_kernel, bn_momentum=m.bn_momentum, sync_bn=m.sync_bn)
+        if m.architecture == "litehrnet":
+            model = hrnet_tf.LiteHRNet(str(m.width), num_outputs=keypoints.num_joints,
+                                       input_shape=(height, width, 3), bn_momentum=m.bn_momentum)
+        else:
+            model = hrnet_tf.HRNetV1(
+                m.width, num_outputs=keypoints.num_joints, input_shape=(height, width, 3),
+                final_conv_kernel=m.final_conv_kernel, bn_momentum=m.bn_momentum,
+                sync_bn=m.sync_bn)
         # What predict and the export read the heatmaps with (flip pairs, joint names).
+        # With DARK decoding, the model records it (codec_for_model reads it).
         model.info.labels = {"keypoints": keypoints.to_config()}
+        if config.eval.decoding != "standard":
+            model.info.labels.update(decoding=config.eval.decoding,
+                                     blur_kernel=config.eval.blur_kernel)
         if m.pretrained:
             hrnet_tf.load_weights(model, m.pretrained, strict=False)
         if m.weights:
@@ -308,8 +353,10 @@ class PoseTask(Task):
         return model
 
     def build_criterion(self, config):
-        from hrnet_tf.pose.loss import JointsMSELoss
+        from hrnet_tf.pose.loss import JointsMSELoss, JointsOHKMMSELoss
 
+        if config.train.use_ohkm:
+            return JointsOHKMMSELoss(use_target_weight=True, topk=config.train.ohkm_topk)
         return JointsMSELoss(use_target_weight=True)
 
     def build_evaluator(self, config, data):
@@ -322,7 +369,8 @@ class PoseTask(Task):
             return MpiiEvaluator(pipeline_of(config), data.val, **common)
         return CocoKeypointEvaluator(pipeline_of(config), data.val, **common,
                                      in_vis_threshold=e.in_vis_threshold,
-                                     oks_threshold=e.oks_threshold)
+                                     oks_threshold=e.oks_threshold, soft_nms=e.soft_nms,
+                                     split=config.data.val_split)
 
 
 __all__ = ["PoseConfig", "PoseTask", "codec_of", "keypoints_of", "pipeline_of"]

@@ -58,6 +58,8 @@ class SegmentationEvaluator(Evaluator):
     """
 
     name = "segmentation eval"
+    metric = "mIoU"
+    higher_is_better = True
 
     def __init__(self, pairs, info, mode="whole", scales=(1.0,), flip=False, base_size=None,
                  stride=None, input_size=None, on_bad="error", save_predictions=False,

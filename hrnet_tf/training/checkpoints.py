@@ -1,4 +1,5 @@
-"""Checkpoints that never lose work: model, optimizer and the data position, kept N deep.
+"""Checkpoints that never lose work: model, optimizer, the data position and the best evaluation
+score so far (what ``OUT/model_best.keras`` holds), kept N deep.
 
 A checkpoint is written by ``tf.train.CheckpointManager``: the data files go out first under their
 final prefix, and only then is the small ``checkpoint`` index rewritten (write to a temporary file,
@@ -21,7 +22,8 @@ import tensorflow as tf
 
 
 class CheckpointKeeper:
-    """Saves and restores ``model``, ``optimizer`` and the position (epoch, step in epoch, step)."""
+    """Saves and restores ``model``, ``optimizer``, the position (epoch, step in epoch, step) and the
+    best score (``best_score`` NaN until a first evaluation; ``best_epoch``)."""
 
     def __init__(self, directory, model, optimizer, keep=3, is_chief=True, worker_index=0):
         self.directory = os.fspath(directory)
@@ -29,12 +31,17 @@ class CheckpointKeeper:
         self.global_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.step_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="step_in_epoch")
+        self.best_score = tf.Variable(float("nan"), dtype=tf.float64, trainable=False,
+                                      name="best_score")
+        self.best_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="best_epoch")
         self.checkpoint = tf.train.Checkpoint(
             model_weights=list(model.weights),
             optimizer_variables=list(optimizer.variables),
             global_step=self.global_step,
             epoch=self.epoch,
             step_in_epoch=self.step_in_epoch,
+            best_score=self.best_score,
+            best_epoch=self.best_epoch,
         )
         write_dir = self.directory if is_chief else os.path.join(
             self.directory, f".worker{worker_index}"
@@ -63,6 +70,16 @@ class CheckpointKeeper:
         return int(self.global_step.numpy()), int(self.epoch.numpy()), int(
             self.step_in_epoch.numpy()
         )
+
+    def best(self):
+        """(best score, its epoch), or (None, 0) before any evaluation ranked a model."""
+        score = float(self.best_score.numpy())
+        return (None, 0) if score != score else (score, int(self.best_epoch.numpy()))
+
+    def set_best(self, score, epoch):
+        """Records a new best score; the next :meth:`save` writes it with the position."""
+        self.best_score.assign(float(score))
+        self.best_epoch.assign(int(epoch))
 
     def save(self, global_step, epoch, step_in_epoch):
         """Records the position and writes a checkpoint numbered by the global step."""

@@ -103,6 +103,11 @@ class DataConfig:
 class EvalConfig:
     batch_size: int = 0  # 0: the training batch size
     every_epochs: int = 0  # also evaluate every N epochs during training; 0: only at the end
+    # With every_epochs: keep OUT/model_best.keras ranked by this result key ("" = the evaluator's
+    # own metric: pose AP / MPII Mean, segmentation mIoU, classification top1, landmarks NME) and
+    # direction ("auto" = the evaluator's higher_is_better).
+    best_metric: str = ""
+    best_mode: Literal["auto", "max", "min"] = "auto"
 
 
 @dataclass

@@ -8,13 +8,17 @@ step all-reduces them once, adds the recipe's weight decay and lets the Keras op
 Output folder (``out_dir``)::
 
     config.yaml        the resolved configuration
-    checkpoints/       ckpt-<step>.*: model, optimizer, epoch, step in epoch (last N kept)
+    checkpoints/       ckpt-<step>.*: model, optimizer, epoch, step in epoch, best score (last N kept)
     logs/              TensorBoard: loss, lr, grad norm, train metrics, images/s, eval metrics
     model.keras        the final model
     metrics.json       the final evaluation (the task's evaluator)
+    model_best.keras   with eval.every_epochs: the best-scoring model of the run (official
+    model_best.json    model_best.pth), ranked by the evaluator's metric or eval.best_metric
 
 Re-running with the same ``out_dir`` resumes from the newest checkpoint: each epoch's data stream
-depends only on (seed, epoch), so skipping the batches already seen continues the same stream.
+depends only on (seed, epoch), so skipping the batches already seen continues the same stream. The
+best score so far is part of the checkpoint, so a resumed run replaces ``model_best.keras`` only
+with a better model than every one before the interruption.
 
     trainer = Trainer(ClassificationTask(), config, "runs/w18", strategy)
     metrics = trainer.fit()
@@ -23,6 +27,7 @@ depends only on (seed, epoch), so skipping the batches already seen continues th
 import json
 import math
 import os
+import shutil
 import sys
 import time
 
@@ -108,6 +113,7 @@ class Trainer:
         self.jit_compiled = False
         self.notes = []  # end-of-run report lines from listing the data (skipped files, ...)
         self.eval_notes = []  # and from the last evaluation
+        self.best_notes = []  # why no model_best.keras could be kept (once)
 
     def log(self, line):
         if self.is_chief:
@@ -358,7 +364,6 @@ class Trainer:
             bar.close()
             epoch += 1
             step_in_epoch = 0
-            self.keeper.save(global_step, epoch, 0)
             seconds = time.perf_counter() - epoch_start
             means = {k: v / max(count, 1) for k, v in sums.items()}
             summary = "  ".join(f"{k} {v:.4f}" for k, v in means.items())
@@ -372,7 +377,9 @@ class Trainer:
                     scalar_summary(f"epoch/{k}", v, global_step)
             every = self.config.eval.every_epochs
             if every and epoch % every == 0 and epoch < t.epochs and self.is_chief:
-                self._evaluate(writer, global_step)
+                self._evaluate(writer, global_step, epoch=epoch)
+            # After the evaluation: the checkpoint records the best score with the position.
+            self.keeper.save(global_step, epoch, 0)
         return self._finish(writer, global_step)
 
     def _multi_worker(self):
@@ -396,13 +403,16 @@ class Trainer:
             self.model.save(saved_path)
         return keras.saving.load_model(saved_path, compile=False)
 
-    def _evaluate(self, writer, global_step, saved_path=None):
+    def _evaluate(self, writer, global_step, saved_path=None, epoch=None):
         """Runs the task's evaluation; its dict (nested sections allowed, e.g. per-class IoU) goes
-        to metrics.json as is, its numbers to TensorBoard, its top-level numbers to the log."""
+        to metrics.json as is, its numbers to TensorBoard, its top-level numbers to the log. With
+        ``epoch`` the result also ranks the model for ``model_best.keras``."""
         model = self._evaluation_model(saved_path)
         evaluator = self.task.build_evaluator(self.config, self.data)
         metrics, skips = evaluate(model, evaluator, self.out_dir)
         metrics = _plain(metrics)
+        if epoch is not None:
+            self._keep_best(metrics, evaluator, epoch, saved_path)
         self.eval_notes = skips.lines()
         headline = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
         if headline:
@@ -412,6 +422,60 @@ class Trainer:
                 scalar_summary(f"eval/{k}", v, global_step)
         return metrics
 
+    def _best_metric(self, metrics, evaluator):
+        """(metric name, value, higher is better) of an evaluation, or None with a note why."""
+        e = self.config.eval
+        name = e.best_metric or getattr(evaluator, "metric", None)
+        if not name:
+            return self._best_note(
+                f"no model_best.keras: {type(evaluator).__name__} names no metric to rank models "
+                "by (set eval.best_metric)")
+        value = metrics.get(name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(
+                value):
+            numbers = sorted(k for k, v in metrics.items()
+                             if isinstance(v, (int, float)) and not isinstance(v, bool))
+            return self._best_note(
+                f"no model_best.keras: the evaluation has no finite number {name!r} "
+                f"(eval.best_metric; it has {', '.join(numbers) or 'none'})")
+        if e.best_mode == "auto":
+            higher = bool(getattr(evaluator, "higher_is_better", True))
+        else:
+            higher = e.best_mode == "max"
+        return name, float(value), higher
+
+    def _best_note(self, line):
+        if line not in self.best_notes:
+            self.best_notes.append(line)
+            self.log(f"note: {line}")
+        return None
+
+    def _keep_best(self, metrics, evaluator, epoch, saved_path=None):
+        """With ``eval.every_epochs``: saves ``OUT/model_best.keras`` (and ``model_best.json``)
+        when this evaluation is at least as good as every one before (official ``tools/train.py``:
+        ``perf_indicator >= best_perf``); the score goes into the next checkpoint."""
+        if not self.config.eval.every_epochs:
+            return
+        ranked = self._best_metric(metrics, evaluator)
+        if ranked is None:
+            return
+        name, value, higher = ranked
+        best, _ = self.keeper.best()
+        if best is not None and not (value >= best if higher else value <= best):
+            return
+        path = os.path.join(self.out_dir, "model_best.keras")
+        tmp = os.path.join(self.out_dir, "model_best.tmp.keras")
+        if saved_path is not None:
+            shutil.copyfile(saved_path, tmp)
+        else:
+            self.model.save(tmp)
+        os.replace(tmp, path)
+        self.keeper.set_best(value, epoch)
+        write_json(os.path.join(self.out_dir, "model_best.json"), {
+            "metric": name, "value": value, "epoch": epoch, "higher_is_better": higher,
+            "metrics": metrics})
+        self.log(f"best {name} {value:.4f} at epoch {epoch}: {path}")
+
     def _finish(self, writer, global_step):
         if not self.is_chief:
             return {}
@@ -419,10 +483,11 @@ class Trainer:
         tmp = os.path.join(self.out_dir, "model.tmp.keras")
         self.model.save(tmp)
         os.replace(tmp, model_path)
-        metrics = self._evaluate(writer, global_step, saved_path=model_path)
+        metrics = self._evaluate(writer, global_step, saved_path=model_path,
+                                 epoch=self.config.train.epochs)
         write_json(os.path.join(self.out_dir, "metrics.json"), metrics)
         writer.flush()
-        for line in [*self.notes, *self.eval_notes]:
+        for line in [*self.notes, *self.eval_notes, *self.best_notes]:
             self.log(line)
         self.log(f"done: {model_path}, {os.path.join(self.out_dir, 'metrics.json')}")
         return metrics

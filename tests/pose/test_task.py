@@ -56,7 +56,8 @@ def test_every_pose_config_loads_and_validates():
     task = PoseTask()
     found = sorted(os.path.basename(p) for p in glob.glob(os.path.join(POSE_CONFIGS, "*.yaml")))
     assert set(task.dataset_configs.values()) <= set(found)
-    assert found == ["coco_w32_256x192.yaml", "coco_w32_384x288.yaml", "coco_w48_256x192.yaml",
+    assert found == ["coco_litehrnet_18_256x192.yaml", "coco_litehrnet_30_256x192.yaml",
+                     "coco_w32_256x192.yaml", "coco_w32_384x288.yaml", "coco_w48_256x192.yaml",
                      "coco_w48_384x288.yaml", "mpii_w32_256x256.yaml", "synthetic_tiny.yaml"]
     for name in found:
         config = load_config(os.path.join(POSE_CONFIGS, name), PoseConfig, ["data.dir=DIR"])
