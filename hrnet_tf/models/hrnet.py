@@ -342,6 +342,7 @@ def HRNetV2Landmarks(
                     upsample_method=upsample_method, final_conv_kernel=final_conv_kernel,
                     bn_momentum=bn_momentum, sync_bn=sync_bn)
     mark_landmark_model(model, landmarks)
+    model.info = model.info.replace(architecture="HRNetV2Landmarks")  # presets check it
     if weights is not None:
         load_weights(model, weights)
     return model

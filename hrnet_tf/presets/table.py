@@ -217,8 +217,8 @@ def _fcos(name, width, url, box_ap):
     return Preset(
         name=name,
         task="detection",
-        constructor="HRNetV2p",
-        kwargs={"width": width},
+        constructor="HRNetFCOS",
+        kwargs={"width": width, "num_classes": 80, "fpn_stride": 2},
         input_size=(800, 1333),
         url=url,
         sha256=url.rsplit("-", 1)[1].removesuffix(".pth"),
@@ -229,8 +229,6 @@ def _fcos(name, width, url, box_ap):
         metric_source=MMDET_METAFILE,
         url_source=MMDET_METAFILE,
         normalization=MMDET_BGR,
-        available=False,
-        pending="detection (FCOS on HRNetV2p) arrives with issue 11",
         notes=(
             "FCOS, GN head, 1x schedule (12 epochs), images resized to (1333, 800) keeping the ratio; "
             "the HRFPN neck uses stride=2 (P3-P7; configs/hrnet/fcos_hrnetv2p_w32_gn-head_4x4_1x_coco.py). "
@@ -247,8 +245,9 @@ def _face(name, dataset, landmarks, url, metrics, metric, notes):
     return Preset(
         name=name,
         task="landmarks",
-        constructor="HRNetV2",
-        kwargs={"width": 18, "num_classes": landmarks, "input_shape": (256, 256, 3)},
+        constructor="HRNetV2Landmarks",
+        kwargs={"width": 18, "num_landmarks": landmarks, "input_shape": (256, 256, 3),
+                "landmarks": dataset},
         input_size=(256, 256),
         url=url,
         sha256=url.rsplit("-", 1)[1].split("_")[0],
@@ -259,8 +258,6 @@ def _face(name, dataset, landmarks, url, metrics, metric, notes):
         metric_source=MMPOSE_1X_FACE.format(d=dataset),
         url_source=MMPOSE_1X_FACE.format(d=dataset),
         check_input_shape=True,
-        available=False,
-        pending="facial landmarks arrive with issue 12",
         notes=(
             "mmpose 0.x TopDown checkpoint: backbone.* + keypoint_head.final_layer.{0,1,3} "
             "(conv-BN-ReLU-conv on the 270-channel concatenation, 64x64 heatmaps), i.e. our "

@@ -65,10 +65,15 @@ def build_preset_model(preset, constructors, **overrides):
 
 
 def _outputs(model):
+    """The number of classes / heatmaps / landmarks the model predicts (None: it has no head)."""
     if model.info.task == "features":
         return None
     output = model.output
-    return None if isinstance(output, (dict, list, tuple)) else output.shape[-1]
+    if isinstance(output, (dict, list, tuple)):
+        return None
+    if model.info.architecture == "HRNetFCOS":  # per point: classes, 4 box distances, centerness
+        return output.shape[-1] - 5
+    return output.shape[-1]
 
 
 def check_model(model, preset, constructors, check_input_shape=None):
@@ -86,9 +91,10 @@ def check_model(model, preset, constructors, check_input_shape=None):
         want = {**defaults, **preset.kwargs}
         if info.width != str(want["width"]).lower().removeprefix("w"):
             problems.append(f"width={info.width if info.width.isdigit() else repr(info.width)}")
-        for key in ("num_classes", "num_outputs"):
-            if key in want and _outputs(model) != want[key]:
-                problems.append(f"{key}={_outputs(model)!r}")
+        outputs = _outputs(model)
+        for key in ("num_classes", "num_outputs", "num_landmarks"):
+            if key in want and outputs is not None and outputs != want[key]:
+                problems.append(f"{key}={outputs!r}")
         if info.upsample_method != want["upsample_method"]:
             problems.append(f"upsample_method={info.upsample_method!r}")
         if check_input_shape is None:

@@ -7,8 +7,10 @@ The foreign key names are written out here from the model zoos' code, independen
 hrnet_tf.convert.layouts: mmpose 0.x ``TopDown`` (``backbone`` + ``keypoint_head``, a
 TopdownHeatmapSimpleHead whose ``final_layer`` is one conv), mmpose 1.x ``TopdownPoseEstimator``
 (``head.final_layer``), mmseg ``EncoderDecoder`` + ``FCNHead`` (``decode_head.convs.0.{conv,bn}``
-with no conv bias, ``decode_head.conv_seg``), timm (the official names), and the official repos
-(saved from DataParallel: ``module.``).
+with no conv bias, ``decode_head.conv_seg``), timm (the official names), the official repos
+(saved from DataParallel: ``module.``), and the heads of the detection and landmark presets: mmdet
+2.x FCOS on HRNetV2p (``backbone``, HRFPN ``ConvModule`` names, ``bbox_head``) and the mmpose 0.x
+face head (``keypoint_head.final_layer.{0,1,3}``).
 """
 
 import functools
@@ -28,7 +30,11 @@ from tests.presets.conftest import cached_files
 
 POSE = ("pose", "HRNetV1", {"width": "tiny", "num_outputs": 17, "input_shape": (64, 64, 3)})
 SEGMENTATION = ("segmentation", "HRNetV2", {"width": "tiny", "num_classes": 5, "input_shape": (64, 64, 3)})
-SPECS = {"pose": POSE, "segmentation": SEGMENTATION}
+DETECTION = ("detection", "HRNetFCOS", {"width": "tiny", "num_classes": 3, "input_shape": (64, 64, 3),
+                                       "out_channels": 32, "feat_channels": 32, "stacked_convs": 1})
+LANDMARKS = ("landmarks", "HRNetV2Landmarks", {"width": "tiny", "num_landmarks": 29,
+                                               "input_shape": (64, 64, 3)})
+SPECS = {"pose": POSE, "segmentation": SEGMENTATION, "detection": DETECTION, "landmarks": LANDMARKS}
 
 
 def _with_bn_counters(state):
@@ -73,6 +79,31 @@ def as_mmseg_fcn(official):
     return _with_bn_counters(out)
 
 
+def as_mmpose_face(official):
+    """mmpose 0.x face TopDown: ``keypoint_head.final_layer = Sequential(conv, BN, ReLU, conv)``."""
+    head = "keypoint_head.final_layer."
+    return _with_bn_counters({(head + k.removeprefix("last_layer.") if k.startswith("last_layer.")
+                               else "backbone." + k): v for k, v in official.items()})
+
+
+def as_mmdet_fcos(official):
+    """mmdet 2.x FCOS on HRNetV2p: ``backbone.``; HRFPN ConvModules ``neck.reduction_conv.conv``,
+    ``neck.fpn_convs.{i}.conv``; the head's own names (``bbox_head.cls_convs.{i}.conv/gn``, ...)."""
+    out = {}
+    for key, value in official.items():
+        if key.startswith("neck.reduction_conv.0."):
+            key = "neck.reduction_conv.conv." + key.removeprefix("neck.reduction_conv.0.")
+        elif key.startswith("neck.fpn_conv."):
+            level, param = key.removeprefix("neck.fpn_conv.").split(".")
+            key = f"neck.fpn_convs.{level}.conv.{param}"
+        elif not key.startswith("bbox_head."):
+            key = "backbone." + key
+        out[key] = value
+    return _with_bn_counters(out)
+
+
+# case: (network, writer, checkpoint meta, layout name); one case per layout, and the heads of the
+# detection and landmark presets
 LAYOUTS = {
     "official": (POSE, as_official_dataparallel, None),
     # timm keeps the official names for every HRNet; a pose-sized network keeps this test quick
@@ -84,6 +115,8 @@ LAYOUTS = {
                                                     "keypoint_colors": np.zeros((17, 3), np.uint8),
                                                     "dataset_name": "coco"}, "epoch": 210}),
     "mmseg_fcn": (SEGMENTATION, as_mmseg_fcn, {"mmcv_version": "1.0.5", "CLASSES": ["a", "b"]}),
+    "mmdet": (DETECTION, as_mmdet_fcos, {"mmdet_version": "2.7.0", "CLASSES": ["a", "b", "c"]}),
+    "mmpose_face": (LANDMARKS, as_mmpose_face, {"mmcv_version": "1.2.5"}, "mmpose"),
 }
 
 
@@ -91,9 +124,9 @@ def checkpoint_bytes(state, fmt, meta):
     if fmt == "safetensors":
         from safetensors.numpy import save
 
-        return save({k: np.ascontiguousarray(v) for k, v in state.items()})
+        return save({k: np.array(v, order="C") for k, v in state.items()})
     torch = pytest.importorskip("torch")
-    tensors = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state.items()}
+    tensors = {k: torch.from_numpy(np.array(v, order="C")) for k, v in state.items()}
     payload = tensors if meta is None else {"meta": meta, "state_dict": tensors}
     buffer = io.BytesIO()
     # as OpenMMLab's tools/misc/publish_model.py saves: the legacy (non-zip) format
@@ -113,24 +146,29 @@ def reference(spec_name, seed=0):
         official["last_layer.0.bias"] = np.zeros_like(official["last_layer.0.bias"])
     load_torch_state_dict(model, official)
     x = np.random.default_rng(seed).normal(size=(2, *kwargs["input_shape"])).astype(np.float32)
-    return official, x, np.asarray(model(x, training=False))
+    return official, x, outputs(model, x)
 
 
 def outputs(model, x):
-    return np.asarray(model(x, training=False))
+    """All outputs as one array (a detector's are a dict of levels)."""
+    import keras
+
+    leaves = keras.tree.flatten(model(x, training=False))
+    return np.concatenate([np.asarray(t).reshape(-1) for t in leaves])
 
 
 @pytest.mark.parametrize("fmt", ["safetensors", "pth"])
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))
 def test_layout_served_converted_and_cached(layout, fmt, weights_server, register, isolated_cache,
                                             monkeypatch):
-    spec, writer, meta = LAYOUTS[layout]
+    spec, writer, meta, *named = LAYOUTS[layout]
+    key_layout = named[0] if named else layout
     task, constructor, kwargs = spec
     official, x, expected = reference(task)
     body = checkpoint_bytes(writer(official), fmt, meta)
     weights_server.serve(f"/fixtures/tiny_{layout}.{fmt}", body)
     name = f"test_tiny_{layout}_{fmt}"
-    register(name, body, task=task, constructor=constructor, kwargs=kwargs, layout=layout,
+    register(name, body, task=task, constructor=constructor, kwargs=kwargs, layout=key_layout,
              url=f"https://weights.example/fixtures/tiny_{layout}.{fmt}")
 
     model = from_preset(name)
@@ -162,7 +200,7 @@ def _pose_checkpoint():
     from safetensors.numpy import save
 
     model = hrnet_tf.HRNetV1(**POSE[2])
-    return save({k: np.ascontiguousarray(v) for k, v in keras_to_torch_state_dict(model).items()})
+    return save({k: np.array(v, order="C") for k, v in keras_to_torch_state_dict(model).items()})
 
 
 def test_wrong_bytes_give_the_hash_error_and_keep_nothing(weights_server, register, isolated_cache):

@@ -25,16 +25,18 @@ def test_issue_13_minimum_is_listed():
     assert {"hrnet_w32_coco_256x192", "hrnet_w32_coco_384x288", "hrnet_w48_coco_256x192",
             "hrnet_w48_coco_384x288"} <= names("pose")
     assert {str(PRESETS[n].kwargs["width"]) for n in names("segmentation")} >= {"18-small-v2", "18", "48"}
-    faces = {PRESETS[n].dataset for n in names("landmarks", available=False)}
+    faces = {PRESETS[n].dataset for n in names("landmarks")}
     assert faces == {"wflw", "300w", "cofw", "aflw"}
-    assert {PRESETS[n].kwargs["width"] for n in names("detection", available=False)} == {18, 32}
+    assert {PRESETS[n].kwargs["width"] for n in names("detection")} == {18, 32}
+    assert not [n for n, p in PRESETS.items() if not p.available]
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_entry_is_sourced_and_consistent(name):
     p = PRESETS[name]
     assert p.url.startswith("https://") and p.metric_source and p.url_source
-    assert p.layout in LAYOUTS and p.constructor in ("HRNetClassifier", "HRNetV1", "HRNetV2", "HRNetV2p")
+    assert p.layout in LAYOUTS and p.constructor in ("HRNetClassifier", "HRNetV1", "HRNetV2", "HRNetFCOS",
+                                                          "HRNetV2Landmarks")
     resolve_spec(p.kwargs["width"])
     assert p.sha256 is not None, f"{name}: every listed preset has a hash"
     tagged = HASH_IN_NAME.search(p.url)
@@ -92,14 +94,16 @@ def test_wrong_architecture_is_named():
         hrnet_tf.load_weights(model, "hrnet_w18_imagenet")
 
 
-@pytest.mark.parametrize("name,issue", [("fcos_hrnetv2p_w18_coco", "issue 11"),
-                                        ("hrnetv2_w18_wflw", "issue 12")])
-def test_models_still_to_come_give_one_line(name, issue):
+@pytest.mark.parametrize("name,needs", [
+    ("fcos_hrnetv2p_w18_coco", "HRNetFCOS(width=18, num_classes=80, fpn_stride=2)"),
+    ("hrnetv2_w18_wflw", "HRNetV2Landmarks(width=18, num_landmarks=98"),
+])
+def test_detection_and_landmark_presets_name_their_network(name, needs):
     model = hrnet_tf.HRNetV2("tiny", num_classes=3, input_shape=(64, 64, 3))
     with pytest.raises(ModelFileError) as error:
         hrnet_tf.load_weights(model, name)
     message = str(error.value)
-    assert "\n" not in message and issue in message and "cannot be loaded yet" in message
+    assert "\n" not in message and f"needs hrnet_tf.{needs}" in message
 
 
 def test_unknown_name_suggests_the_closest_presets(capsys):
