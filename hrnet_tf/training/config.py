@@ -82,6 +82,10 @@ class TrainConfig:
     warmup_epochs: float = 0.0  # linear warm-up from warmup_factor * lr
     warmup_factor: float = 0.0
     clip_norm: float = 0.0  # global gradient-norm clipping; 0 = off
+    # official TRAIN.NONBACKBONE_KEYWORDS / NONBACKBONE_MULT: variables whose name holds a keyword
+    # (e.g. [cls, aux, ocr], the HRNet-OCR heads) train at nonbackbone_mult x the rate; SGD only
+    nonbackbone_keywords: list[str] = field(default_factory=list)
+    nonbackbone_mult: float = 10.0
     mixed_precision: Literal["none", "float16", "bfloat16"] = "none"
     jit_compile: bool = False
     steps_per_epoch: int = 0  # 0: from the dataset size (task.steps_per_epoch)

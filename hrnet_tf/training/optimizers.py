@@ -77,6 +77,32 @@ def coupled_weight_decay(train_config):
     return 0.0 if train_config.optimizer == "adamw" else float(train_config.weight_decay)
 
 
+def learning_rate_multipliers(train_config, variables):
+    """{variable path: factor} for the official ``TRAIN.NONBACKBONE_KEYWORDS`` (HRNet-OCR configs):
+    variables whose name contains a keyword train at ``nonbackbone_mult`` times the learning rate.
+
+    The official ``tools/train.py`` (HRNet-Semantic-Segmentation, branch HRNet-OCR) puts them in a
+    second SGD param group with ``lr * NONBACKBONE_MULT``, and ``adjust_learning_rate`` keeps the
+    ratio along the poly schedule. For SGD (momentum, Nesterov, weight decay added to the gradient)
+    the update is linear in the gradient, so scaling the decayed gradient by the factor is exactly
+    that param group. Other optimizers and gradient clipping would make it a different recipe: refused.
+    Returns ``{}`` without keywords.
+    """
+    from hrnet_tf.errors import ConfigError
+
+    keywords = list(train_config.nonbackbone_keywords)
+    if not keywords:
+        return {}
+    if train_config.optimizer != "sgd" or train_config.clip_norm > 0:
+        raise ConfigError("train.nonbackbone_keywords needs train.optimizer=sgd and no "
+                          "train.clip_norm (the official SGD param groups)")
+    factors = {v.path: float(train_config.nonbackbone_mult) for v in variables
+               if any(k in v.path for k in keywords)}
+    if not factors:
+        raise ConfigError(f"train.nonbackbone_keywords {keywords}: no variable of the model matches")
+    return factors
+
+
 def build_optimizer(train_config, learning_rate):
     """The Keras optimizer for ``train_config`` (wrapped in ``LossScaleOptimizer`` for float16).
 

@@ -42,7 +42,12 @@ from hrnet_tf.evaluation import evaluate
 from hrnet_tf.training.checkpoints import CheckpointKeeper
 from hrnet_tf.training.config import config_to_dict, load_config, save_config
 from hrnet_tf.training.distribute import worker_info
-from hrnet_tf.training.optimizers import build_optimizer, coupled_weight_decay, loss_scale
+from hrnet_tf.training.optimizers import (
+    build_optimizer,
+    coupled_weight_decay,
+    learning_rate_multipliers,
+    loss_scale,
+)
 from hrnet_tf.training.schedules import schedule_from_config
 
 
@@ -159,6 +164,7 @@ class Trainer:
         strategy = self.strategy
         weight_decay = coupled_weight_decay(self.config.train)
         variables = model.trainable_variables
+        multipliers = learning_rate_multipliers(self.config.train, variables)
         # Plain tensor ops: nothing for autograph to convert.
         loss_fn = tf.autograph.experimental.do_not_convert(criterion)
         metrics_fn = getattr(criterion, "metrics", None)
@@ -199,6 +205,9 @@ class Trainer:
                     g + tf.cast(weight_decay * scale, g.dtype) * tf.cast(v, g.dtype)
                     for g, v in zip(grads, used_variables, strict=True)
                 ]
+            if multipliers:  # the official second param group: lr x nonbackbone_mult
+                grads = [g * tf.cast(multipliers.get(v.path, 1.0), g.dtype)
+                         for g, v in zip(grads, used_variables, strict=True)]
             optimizer.apply(grads, used_variables)
             return loss, grad_norm, metrics
 

@@ -214,3 +214,34 @@ def test_parameters_without_gradient_are_not_updated(tmp_path):
     for w in trainer.model.weights:
         changed = not np.array_equal(before[w.path], np.asarray(w))
         assert changed == w.path.startswith("used"), w.path
+
+
+def test_nonbackbone_keywords_are_the_official_second_param_group(tmp_path):
+    """HRNet-OCR tools/train.py: parameters whose name holds a NONBACKBONE_KEYWORDS entry form a
+    second SGD param group at lr * NONBACKBONE_MULT (weight decay and momentum in that group)."""
+    lr, momentum, wd, mult = 0.05, 0.9, 0.01, 10.0
+
+    def two_groups(p, g, s, t):
+        rate = lr * mult if p.ndim == 1 else lr  # the Dense bias is "dense/bias": keyword "bias"
+        g = g + wd * p
+        s["buf"] = g if t == 1 else momentum * s["buf"] + g
+        return p - rate * s["buf"]
+
+    got = _trainer_weights(tmp_path, [
+        f"train.lr={lr}", "train.optimizer=sgd", f"train.momentum={momentum}",
+        "train.nesterov=false", f"train.weight_decay={wd}", "train.nonbackbone_keywords=[bias]",
+        f"train.nonbackbone_mult={mult}"])
+    for a, b in zip(got, _reference(two_groups), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("overrides,message", [
+    (["train.optimizer=adam"], "needs train.optimizer=sgd"),
+    (["train.clip_norm=1.0"], "needs train.optimizer=sgd and no train.clip_norm"),
+    (["train.nonbackbone_keywords=[ocr_head]"], r"\['ocr_head'\]: no variable of the model matches"),
+])
+def test_nonbackbone_keywords_refuse_what_is_not_the_official_recipe(tmp_path, overrides, message):
+    from hrnet_tf.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        _trainer_weights(tmp_path, ["train.nonbackbone_keywords=[bias]", *overrides], steps=0)
