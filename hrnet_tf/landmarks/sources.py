@@ -311,7 +311,11 @@ def _load_mat(path, keys):
                 else:
                     out[key] = np.array(data).T
             return out
-    import scipy.io
+    try:
+        import scipy.io
+    except ImportError:
+        raise DataError(f"{path}: a Matlab file older than v7.3 needs scipy: "
+                        'pip install -e ".[mpii]" (or pip install scipy)') from None
 
     mat = scipy.io.loadmat(path)
     missing = [k for k in keys if k not in mat]
