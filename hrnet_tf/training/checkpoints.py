@@ -23,7 +23,8 @@ import tensorflow as tf
 
 class CheckpointKeeper:
     """Saves and restores ``model``, ``optimizer``, the position (epoch, step in epoch, step) and the
-    best score (``best_score`` NaN until a first evaluation; ``best_epoch``)."""
+    best score (``best_score`` and its ``best_epoch``, -1 until a first evaluation ranked a model:
+    a sentinel that keeps every stored number finite)."""
 
     def __init__(self, directory, model, optimizer, keep=3, is_chief=True, worker_index=0):
         self.directory = os.fspath(directory)
@@ -31,9 +32,8 @@ class CheckpointKeeper:
         self.global_step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.step_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="step_in_epoch")
-        self.best_score = tf.Variable(float("nan"), dtype=tf.float64, trainable=False,
-                                      name="best_score")
-        self.best_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="best_epoch")
+        self.best_score = tf.Variable(0.0, dtype=tf.float64, trainable=False, name="best_score")
+        self.best_epoch = tf.Variable(-1, dtype=tf.int64, trainable=False, name="best_epoch")
         self.checkpoint = tf.train.Checkpoint(
             model_weights=list(model.weights),
             optimizer_variables=list(optimizer.variables),
@@ -73,8 +73,8 @@ class CheckpointKeeper:
 
     def best(self):
         """(best score, its epoch), or (None, 0) before any evaluation ranked a model."""
-        score = float(self.best_score.numpy())
-        return (None, 0) if score != score else (score, int(self.best_epoch.numpy()))
+        epoch = int(self.best_epoch.numpy())
+        return (None, 0) if epoch < 0 else (float(self.best_score.numpy()), epoch)
 
     def set_best(self, score, epoch):
         """Records a new best score; the next :meth:`save` writes it with the position."""
