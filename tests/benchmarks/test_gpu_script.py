@@ -20,7 +20,7 @@ def test_gpu_script_dry_run(tmp_path):
     out = run.stdout
     timed = json.loads(results.read_text())["cases"]["tiny"]["median_min_s"]
     # float32 trainer and PyTorch always run; on CPU, AMP is skipped with its reason.
-    for column in ("trainer", "trainer_fp16_xla", "torch_eager"):
+    for column in ("trainer", "trainer_fp16", "torch_eager"):
         median, minimum = timed[column]
         assert 0 < minimum <= median, column
         assert f"  {column} " in out

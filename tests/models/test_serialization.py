@@ -66,7 +66,7 @@ BACKEND_MODELS = {
     "pose": ("HRNetV1", {"input_shape": [64, 64, 3]}),
     "segmentation": ("HRNetV2", {"num_classes": 4, "upsample_method": "bilinear_align_corners"}),
     "classifier": ("HRNetClassifier", {"num_classes": 5, "input_shape": [64, 64, 3]}),
-    "detection": ("HRNetV2p", {"input_shape": [64, 64, 3]}),
+    # the detector holds HRNetV2p (trunk + HRFPN, stride 2); stride 1 is the same layers
     "fcos": ("HRNetFCOS", {"num_classes": 3, "input_shape": [64, 64, 3], "out_channels": 16,
                            "feat_channels": 16, "stacked_convs": 1, "gn_groups": 4}),
 }
