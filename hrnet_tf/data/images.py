@@ -14,6 +14,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
+from hrnet_tf.data.checks import fail_unless
 from hrnet_tf.data.normalization import IMAGENET, Normalization
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
@@ -141,6 +142,34 @@ def encoded_image_ok(encoded):
     return tf.logical_and(length > 16, tf.reduce_any([jpeg, png, gif, bmp]))
 
 
+# The problem line of a training or evaluation image that is not a complete file.
+BAD_IMAGE = "not a complete image file (truncated, empty or not a JPEG/PNG)"
+
+
+def read_checked_bytes(path):
+    """The bytes of ``path``; a file that is not a complete image fails the pipeline with
+    ``"<path>: not a complete image file ..."`` (a ``fail_unless`` problem: one line, exit 2)."""
+    encoded = tf.io.read_file(path)
+    check = fail_unless(encoded_image_ok(encoded), tf.strings.join([path, ": ", BAD_IMAGE]))
+    with tf.control_dependencies([check]):
+        return tf.identity(encoded)
+
+
+def read_checked_image(path):
+    """uint8 RGB of ``path``, checked as :func:`read_checked_bytes`."""
+    return decode_image(read_checked_bytes(path))
+
+
+def read_image_if_complete(path):
+    """(uint8 RGB image, ok): a 1x1 black image and False for a file that is not a complete image
+    (the decoder is never run on it)."""
+    encoded = tf.io.read_file(path)
+    ok = encoded_image_ok(encoded)
+    image = tf.cond(ok, lambda: decode_image(encoded), lambda: tf.zeros([1, 1, 3], tf.uint8))
+    image.set_shape([None, None, 3])
+    return image, ok
+
+
 def image_file_problem(path):
     """Why the file at ``path`` cannot be a usable image, or None if it looks complete.
 
@@ -262,6 +291,10 @@ def write_png(path, image):
 
 
 __all__ = [
+    "BAD_IMAGE",
+    "read_checked_bytes",
+    "read_checked_image",
+    "read_image_if_complete",
     "IMAGE_EXTENSIONS",
     "Normalization",
     "center_crop",

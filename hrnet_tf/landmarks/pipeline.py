@@ -26,10 +26,9 @@ import numpy as np
 import tensorflow as tf
 
 from hrnet_tf.data import affine
-from hrnet_tf.data.images import normalize
+from hrnet_tf.data.images import BAD_IMAGE, normalize, read_checked_image, read_image_if_complete
 from hrnet_tf.data.normalization import IMAGENET
 from hrnet_tf.landmarks.codec import LandmarkCodec
-from hrnet_tf.pose.pipeline import BAD_IMAGE, read_checked_image, read_image_if_complete
 
 
 @dataclass

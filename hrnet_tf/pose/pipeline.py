@@ -27,18 +27,23 @@ left out by the evaluation loop, which names it in its report.
     (TensorShape([32, 256, 192, 3]), TensorShape([32, 64, 48, 17]), TensorShape([32, 17]))
 """
 
+
 from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
 
 from hrnet_tf.data import affine
-from hrnet_tf.data.checks import fail_unless
-from hrnet_tf.data.images import decode_image, decode_image_window, encoded_image_ok, normalize
+from hrnet_tf.data.images import (  # noqa: F401 (BAD_IMAGE and read_checked_image stay importable here)
+    BAD_IMAGE,
+    decode_image_window,
+    normalize,
+    read_checked_bytes,
+    read_checked_image,
+    read_image_if_complete,
+)
 from hrnet_tf.data.normalization import IMAGENET
 from hrnet_tf.pose.codec import PoseCodec
-
-BAD_IMAGE = "not a complete image file (truncated, empty or not a JPEG/PNG)"
 
 
 @dataclass
@@ -53,30 +58,6 @@ class Augmentation:
     prob_half_body: float = 0.3
     num_joints_half_body: int = 8
     half_body_padding: float = 1.5
-
-
-def read_checked_bytes(path):
-    """The bytes of ``path``; a file that is not a complete image fails the pipeline with
-    ``"<path>: not a complete image file ..."`` (a ``fail_unless`` problem: one line, exit 2)."""
-    encoded = tf.io.read_file(path)
-    check = fail_unless(encoded_image_ok(encoded), tf.strings.join([path, ": ", BAD_IMAGE]))
-    with tf.control_dependencies([check]):
-        return tf.identity(encoded)
-
-
-def read_checked_image(path):
-    """uint8 RGB of ``path``, checked as :func:`read_checked_bytes`."""
-    return decode_image(read_checked_bytes(path))
-
-
-def read_image_if_complete(path):
-    """(uint8 RGB image, ok): a 1x1 black image and False for a file that is not a complete image
-    (the decoder is never run on it)."""
-    encoded = tf.io.read_file(path)
-    ok = encoded_image_ok(encoded)
-    image = tf.cond(ok, lambda: decode_image(encoded), lambda: tf.zeros([1, 1, 3], tf.uint8))
-    image.set_shape([None, None, 3])
-    return image, ok
 
 
 class PosePipeline:
@@ -258,5 +239,4 @@ class PosePipeline:
         return ds.ignore_errors().batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-__all__ = ["Augmentation", "BAD_IMAGE", "PosePipeline", "read_checked_bytes", "read_checked_image",
-           "read_image_if_complete"]
+__all__ = ["Augmentation", "BAD_IMAGE", "PosePipeline", "read_checked_image"]
