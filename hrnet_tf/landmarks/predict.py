@@ -38,9 +38,10 @@ DEFAULT_INPUT_SIZE = 256
 DEFAULT_LANDMARKS = "wflw"
 
 
-def predict_image(model, image, boxes, decoding="official"):
+def predict_image(model, image, boxes, decoding="official", forward=None):
     """(points [N, L, 2] in image pixels, scores [N, L]) of the faces in ``boxes`` (x, y, w, h)
-    of a uint8 RGB image."""
+    of a uint8 RGB image. For many images pass ``forward=hrnet_tf.evaluation.forward_function(
+    model)`` once: it folds BatchNorm, which otherwise happens on every call."""
     from hrnet_tf.evaluation import forward_function
     from hrnet_tf.landmarks.codec import codec_for_model
 
@@ -48,7 +49,7 @@ def predict_image(model, image, boxes, decoding="official"):
     count = int(model.outputs[0].shape[-1])
     if len(boxes) == 0:
         return np.zeros((0, count, 2), np.float32), np.zeros((0, count), np.float32)
-    points, scores = codec.estimate(forward_function(model), image,
+    points, scores = codec.estimate(forward or forward_function(model), image,
                                     np.asarray(boxes, np.float32), model.info.normalization)
     return points.numpy(), scores.numpy()
 

@@ -70,17 +70,19 @@ def read_boxes(path):
     return boxes, scores
 
 
-def predict_image(model, image, boxes, keypoints=None, flip_test=True, shift_heatmap=True):
+def predict_image(model, image, boxes, keypoints=None, flip_test=True, shift_heatmap=True,
+                  forward=None):
     """Keypoints [N, J, 3] (x, y, maxval in image pixels) of the people in ``boxes`` (x, y, w, h)
     of a uint8 RGB image; ``keypoints`` (a set or its name) when the model does not record its
-    own."""
+    own. For many images pass ``forward=hrnet_tf.evaluation.forward_function(model)`` once: it
+    folds BatchNorm, which otherwise happens on every call."""
     from hrnet_tf.evaluation import forward_function
     from hrnet_tf.pose.codec import codec_for_model
 
     codec = codec_for_model(model, keypoints)
     if len(boxes) == 0:
         return np.zeros((0, model.outputs[0].shape[-1], 3), np.float32)
-    people = codec.estimate(forward_function(model), image, np.asarray(boxes, np.float32),
+    people = codec.estimate(forward or forward_function(model), image, np.asarray(boxes, np.float32),
                             model.info.normalization, flip_test, shift_heatmap)
     return people.numpy()
 

@@ -10,6 +10,7 @@ import pytest
 
 import hrnet_tf
 from hrnet_tf.data.images import read_image_numpy
+from hrnet_tf.evaluation import forward_function
 from hrnet_tf.pose import predict
 from hrnet_tf.pose.keypoints import MPII
 
@@ -78,8 +79,12 @@ def test_weights_files_take_the_network_options(image_path, tmp_path, capsys):
                          "--input-size", "32x32", "--keypoints", "mpii", "--box", "5,5,80,80",
                          "--out", str(tmp_path / "p.png")]) == 0
     people = _people(capsys)
-    want = predict.predict_image(model, read_image_numpy(str(image_path)), [[5, 5, 80, 80]])
+    image = read_image_numpy(str(image_path))
+    want = predict.predict_image(model, image, [[5, 5, 80, 80]])
     np.testing.assert_allclose(people[0]["keypoints"], np.round(want[0], 2), atol=0.011)
+    folded_once = forward_function(model)
+    np.testing.assert_allclose(predict.predict_image(model, image, [[5, 5, 80, 80]],
+                                                     forward=folded_once), want, atol=1e-5)
 
 
 def test_bad_input_is_one_line(custom_model_file, unlabelled_file, image_path, tmp_path, capsys):
