@@ -64,6 +64,7 @@ def build_model(name):
 BACKENDS = (
     "keras_graph",
     "keras_graph_folded",
+    "keras_forward",
     "keras_xla_folded",
     "saved_model",
     "tflite_fp32",
@@ -224,7 +225,14 @@ def main(argv=None):
 
         for backend in backends:
             try:
-                if backend.startswith("keras"):
+                if backend == "keras_forward":
+                    from hrnet_tf.evaluation import forward_function
+
+                    fn = forward_function(model)
+                    for b in args.batch_sizes:
+                        x = tf.constant(inputs[b])
+                        cell(backend, b, lambda fn=fn, x=x: tf.nest.flatten(fn(x))[0].numpy())
+                elif backend.startswith("keras"):
                     net = model if backend == "keras_graph" else folded
                     fn = tf.function(lambda x, net=net: net(x, training=False),
                                      jit_compile=backend.startswith("keras_xla"))
@@ -300,6 +308,7 @@ def main(argv=None):
 
 
 RATIO_PAIRS = (
+    ("keras_forward", "torch_eager"),
     ("keras_graph_folded", "torch_eager"),
     ("keras_xla_folded", "torch_eager"),
     ("keras_graph", "torch_eager"),

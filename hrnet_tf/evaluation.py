@@ -79,11 +79,15 @@ class SkipReport:
         return [f"{self.what}: skipped {len(self.skipped)} sample(s): {shown}{more}"]
 
 
-def forward_function(model, fold_batch_norm=True):
+def forward_function(model, fold_batch_norm=True, freeze_weights=True):
     """``x -> model(x, training=False)`` as one traced TensorFlow function (float32 outputs).
 
     ``fold_batch_norm`` runs :func:`hrnet_tf.models.inference_model` first (BatchNorm folded into
     the convolutions: the same outputs, faster); every evaluation and predict command uses it.
+    ``freeze_weights`` traces a snapshot of the weights as graph constants, so a later change of the
+    weights is not seen (build a new forward function then). TensorFlow's oneDNN convolutions keep
+    a constant filter in their blocked layout and re-order a variable one on every call: with
+    variables, batch-1 inference took 2-2.6x the time (benchmarks/README.md, "frozen weights").
     """
     import tensorflow as tf
 
@@ -91,11 +95,24 @@ def forward_function(model, fold_batch_norm=True):
         from hrnet_tf.models.fold_bn import inference_model
 
         model = inference_model(model)
+    if freeze_weights and hasattr(model, "stateless_call"):  # a Keras model
+        trainable = [v.numpy() for v in model.trainable_variables]
+        non_trainable = [v.numpy() for v in model.non_trainable_variables]
+
+        def call(x):
+            # tf.constant inside the trace: Const nodes in the graph, not captured inputs.
+            outputs, _ = model.stateless_call([tf.constant(v) for v in trainable],
+                                              [tf.constant(v) for v in non_trainable], x,
+                                              training=False)
+            return outputs
+    else:
+
+        def call(x):
+            return model(x, training=False)
 
     @tf.function(reduce_retracing=True)
     def forward(x):
-        outputs = model(x, training=False)
-        return tf.nest.map_structure(lambda t: tf.cast(t, tf.float32), outputs)
+        return tf.nest.map_structure(lambda t: tf.cast(t, tf.float32), call(x))
 
     return forward
 

@@ -78,9 +78,27 @@ def test_evaluation_runs_the_folded_model():
     ops = {op.type for op in forward.get_concrete_function(x).graph.get_operations()}
     assert not any("BatchNorm" in op for op in ops)
     np.testing.assert_allclose(forward(x), model(x, training=False), rtol=1e-4, atol=1e-5)
+    assert "ReadVariableOp" not in ops  # weights frozen: oneDNN keeps constant filters re-ordered
     unfolded = forward_function(model, fold_batch_norm=False)
     unfolded_ops = {op.type for op in unfolded.get_concrete_function(x).graph.get_operations()}
     assert any("BatchNorm" in op for op in unfolded_ops)
+
+
+def test_frozen_forward_is_a_snapshot_of_the_weights():
+    from hrnet_tf.evaluation import forward_function
+
+    model = hrnet_tf.HRNetV1("tiny", input_shape=(32, 32, 3))
+    x = np.random.default_rng(6).normal(size=(1, 32, 32, 3)).astype("float32")
+    frozen = forward_function(model, fold_batch_norm=False)
+    live = forward_function(model, fold_batch_norm=False, freeze_weights=False)
+    before = np.asarray(model(x, training=False))
+    np.testing.assert_allclose(frozen(x), before, rtol=1e-6, atol=1e-6)
+    kernel = model.trainable_variables[0]
+    kernel.assign(kernel * 2.0)
+    np.testing.assert_allclose(frozen(x), before, rtol=1e-6, atol=1e-6)
+    changed = np.asarray(model(x, training=False))
+    assert np.abs(changed - before).max() > 1e-3
+    np.testing.assert_allclose(live(x), changed, rtol=1e-6, atol=1e-6)
 
 
 def test_inference_model_returns_models_it_cannot_fold_unchanged():
