@@ -9,8 +9,9 @@ Defaults are mmdetection's ``configs/hrnet/fcos_hrnetv2p_w32_gn-head_4x4_1x_coco
 ``configs/fcos/fcos_r50_caffe_fpn_gn-head_1x_coco.py``): SGD lr 0.01 for 16 images, momentum 0.9,
 weight decay 1e-4, gradient clipping at norm 35, linear warm-up (500 iterations from lr / 3), 12
 epochs with drops at 8 and 11; BatchNorm of the trunk frozen (``norm_eval=True``: here the BN layers
-are not trainable, which also freezes their scale and shift); focal + IoU + centerness losses.
-Not reproduced: mmdet's ``bias_lr_mult=2`` / ``bias_decay_mult=0`` for biases.
+are not trainable, which also freezes their scale and shift); focal + IoU + centerness losses;
+the FCOS configs' ``paramwise_cfg`` (biases at 2x the rate without weight decay: ``train.bias_lr_mult``,
+``train.bias_decay_mult``), clipping the loss gradient before weight decay as mmcv does.
 
     >>> from hrnet_tf.training.config import load_config
     >>> task = DetectionTask()

@@ -81,11 +81,18 @@ class TrainConfig:
     min_lr: float = 0.0  # cosine floor
     warmup_epochs: float = 0.0  # linear warm-up from warmup_factor * lr
     warmup_factor: float = 0.0
-    clip_norm: float = 0.0  # global gradient-norm clipping; 0 = off
+    # global gradient-norm clipping of the loss gradient, before weight decay (torch
+    # clip_grad_norm_ ahead of optimizer.step); 0 = off
+    clip_norm: float = 0.0
     # official TRAIN.NONBACKBONE_KEYWORDS / NONBACKBONE_MULT: variables whose name holds a keyword
     # (e.g. [cls, aux, ocr], the HRNet-OCR heads) train at nonbackbone_mult x the rate; SGD only
     nonbackbone_keywords: list[str] = field(default_factory=list)
     nonbackbone_mult: float = 10.0
+    # mmcv DefaultOptimizerConstructor paramwise_cfg (the mmdet FCOS configs: 2 and 0): the biases
+    # of convolution and dense layers (not of normalization layers) train at bias_lr_mult x the
+    # rate with bias_decay_mult x the weight decay; SGD only
+    bias_lr_mult: float = 1.0
+    bias_decay_mult: float = 1.0
     mixed_precision: Literal["none", "float16", "bfloat16"] = "none"
     jit_compile: bool = False
     steps_per_epoch: int = 0  # 0: from the dataset size (task.steps_per_epoch)

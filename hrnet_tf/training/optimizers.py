@@ -1,7 +1,10 @@
 """Optimizers of the official recipes, for the trainer's custom loop.
 
 The trainer all-reduces the gradients itself (once, before clipping and weight decay, so that both
-see the global gradient), so the Keras optimizers here skip their own all-reduce.
+see the global gradient), so the Keras optimizers here skip their own all-reduce. It clips the loss
+gradient before adding weight decay, as PyTorch's ``clip_grad_norm_`` runs before
+``optimizer.step``; the Keras optimizers get no ``global_clipnorm``, which would clip the decayed
+gradient.
 
 SGD is PyTorch's form (`TorchSGD`): the momentum buffer accumulates raw gradients and the learning
 rate scales the step, so a learning-rate change (multistep drops, per-iteration poly) takes effect at
@@ -19,6 +22,8 @@ Weight decay follows the recipe's PyTorch optimizer:
 
 import keras
 from keras import ops
+
+from hrnet_tf.errors import ConfigError
 
 _CLASSES = {}
 
@@ -78,29 +83,57 @@ def coupled_weight_decay(train_config):
 
 
 def learning_rate_multipliers(train_config, variables):
-    """{variable path: factor} for the official ``TRAIN.NONBACKBONE_KEYWORDS`` (HRNet-OCR configs):
-    variables whose name contains a keyword train at ``nonbackbone_mult`` times the learning rate.
+    """{variable path: factor} of the variables that train at a multiple of the learning rate.
 
-    The official ``tools/train.py`` (HRNet-Semantic-Segmentation, branch HRNet-OCR) puts them in a
-    second SGD param group with ``lr * NONBACKBONE_MULT``, and ``adjust_learning_rate`` keeps the
-    ratio along the poly schedule. For SGD (momentum, Nesterov, weight decay added to the gradient)
-    the update is linear in the gradient, so scaling the decayed gradient by the factor is exactly
-    that param group. Other optimizers and gradient clipping would make it a different recipe: refused.
-    Returns ``{}`` without keywords.
+    * ``nonbackbone_keywords``, the official ``TRAIN.NONBACKBONE_KEYWORDS`` (HRNet-OCR configs):
+      variables whose name holds a keyword train at ``nonbackbone_mult`` times the rate. The
+      official ``tools/train.py`` (HRNet-Semantic-Segmentation, branch HRNet-OCR) puts them in a
+      second SGD param group with ``lr * NONBACKBONE_MULT``; ``adjust_learning_rate`` keeps the
+      ratio along the poly schedule.
+    * ``bias_lr_mult``, mmcv ``DefaultOptimizerConstructor.add_params`` (``paramwise_cfg``, the mmdet
+      FCOS configs): every ``bias`` of a convolution or dense layer; Keras names normalization
+      offsets ``beta``, which mmcv leaves out too.
+
+    For SGD (momentum, Nesterov, weight decay added to the gradient) the update is linear in the
+    gradient, so scaling the decayed gradient by the factor is exactly such a param group; clipping
+    comes before, on the loss gradient, as ``clip_grad_norm_`` does. Other optimizers would make it
+    a different recipe: refused. Returns ``{}`` when nothing is multiplied.
     """
-    from hrnet_tf.errors import ConfigError
-
-    keywords = list(train_config.nonbackbone_keywords)
-    if not keywords:
-        return {}
-    if train_config.optimizer != "sgd" or train_config.clip_norm > 0:
-        raise ConfigError("train.nonbackbone_keywords needs train.optimizer=sgd and no "
-                          "train.clip_norm (the official SGD param groups)")
-    factors = {v.path: float(train_config.nonbackbone_mult) for v in variables
-               if any(k in v.path for k in keywords)}
-    if not factors:
-        raise ConfigError(f"train.nonbackbone_keywords {keywords}: no variable of the model matches")
+    t = train_config
+    keywords = list(t.nonbackbone_keywords)
+    factors = {}
+    if keywords:
+        _needs_sgd(t, "train.nonbackbone_keywords")
+        factors = {v.path: float(t.nonbackbone_mult) for v in variables
+                   if any(k in v.path for k in keywords)}
+        if not factors:
+            raise ConfigError(f"train.nonbackbone_keywords {keywords}: no variable of the model "
+                              "matches")
+    if t.bias_lr_mult != 1.0:
+        _needs_sgd(t, "train.bias_lr_mult")
+        for v in variables:
+            if _is_bias(v):
+                factors[v.path] = factors.get(v.path, 1.0) * float(t.bias_lr_mult)
     return factors
+
+
+def weight_decay_factors(train_config, variables):
+    """{variable path: factor of the weight decay}: ``bias_decay_mult`` for every convolution or
+    dense ``bias`` (mmcv ``paramwise_cfg``), ``{}`` when 1."""
+    t = train_config
+    if t.bias_decay_mult == 1.0:
+        return {}
+    _needs_sgd(t, "train.bias_decay_mult")
+    return {v.path: float(t.bias_decay_mult) for v in variables if _is_bias(v)}
+
+
+def _is_bias(variable):
+    return variable.path.rsplit("/", 1)[-1] == "bias"
+
+
+def _needs_sgd(train_config, key):
+    if train_config.optimizer != "sgd":
+        raise ConfigError(f"{key} needs train.optimizer=sgd (the official SGD param groups)")
 
 
 def build_optimizer(train_config, learning_rate):
@@ -111,10 +144,9 @@ def build_optimizer(train_config, learning_rate):
     'AdamW'
     """
     t = train_config
-    clip = {"global_clipnorm": t.clip_norm} if t.clip_norm > 0 else {}
     if t.optimizer == "sgd":
         opt = _caller_reduces(TorchSGD)(
-            learning_rate=learning_rate, momentum=t.momentum, nesterov=t.nesterov, **clip
+            learning_rate=learning_rate, momentum=t.momentum, nesterov=t.nesterov
         )
     elif t.optimizer == "adam":
         opt = _caller_reduces(keras.optimizers.Adam)(
@@ -122,7 +154,6 @@ def build_optimizer(train_config, learning_rate):
             beta_1=t.adam_beta1,
             beta_2=t.adam_beta2,
             epsilon=t.adam_epsilon,
-            **clip,
         )
     elif t.optimizer == "adamw":
         opt = _caller_reduces(keras.optimizers.AdamW)(
@@ -131,7 +162,6 @@ def build_optimizer(train_config, learning_rate):
             beta_1=t.adam_beta1,
             beta_2=t.adam_beta2,
             epsilon=t.adam_epsilon,
-            **clip,
         )
     else:
         raise ValueError(f"unknown optimizer {t.optimizer!r}")
@@ -147,4 +177,11 @@ def loss_scale(optimizer):
     return 1.0
 
 
-__all__ = ["TorchSGD", "build_optimizer", "coupled_weight_decay", "loss_scale"]
+__all__ = [
+    "TorchSGD",
+    "build_optimizer",
+    "coupled_weight_decay",
+    "learning_rate_multipliers",
+    "loss_scale",
+    "weight_decay_factors",
+]

@@ -2,8 +2,9 @@
 
 One loop for the default strategy, MirroredStrategy, MultiWorkerMirroredStrategy and TPUStrategy:
 ``strategy.run`` computes each replica's gradients (XLA-compiled with ``train.jit_compile``), the
-step all-reduces them once, adds the recipe's weight decay and lets the Keras optimizer apply them
-(clipping on the global gradient, float16 loss scaling through ``LossScaleOptimizer``).
+step all-reduces them once, clips their global norm, adds the recipe's weight decay, scales the
+param groups' learning rates and lets the Keras optimizer apply them (float16 loss scaling through
+``LossScaleOptimizer``).
 
 Output folder (``out_dir``)::
 
@@ -47,6 +48,7 @@ from hrnet_tf.training.optimizers import (
     coupled_weight_decay,
     learning_rate_multipliers,
     loss_scale,
+    weight_decay_factors,
 )
 from hrnet_tf.training.schedules import schedule_from_config
 
@@ -165,6 +167,8 @@ class Trainer:
         weight_decay = coupled_weight_decay(self.config.train)
         variables = model.trainable_variables
         multipliers = learning_rate_multipliers(self.config.train, variables)
+        decay_factors = weight_decay_factors(self.config.train, variables)
+        clip_norm = float(self.config.train.clip_norm)
         # Plain tensor ops: nothing for autograph to convert.
         loss_fn = tf.autograph.experimental.do_not_convert(criterion)
         metrics_fn = getattr(criterion, "metrics", None)
@@ -199,13 +203,18 @@ class Trainer:
                 grads = context.all_reduce(tf.distribute.ReduceOp.SUM, grads)
             scale = loss_scale(optimizer)
             grad_norm = tf.linalg.global_norm(grads) / tf.cast(scale, tf.float32)
+            if clip_norm > 0:  # torch clip_grad_norm_: max_norm / (norm + 1e-6), at most 1
+                factor = tf.minimum(1.0, clip_norm / (grad_norm + 1e-6))
+                grads = [g * tf.cast(factor, g.dtype) for g in grads]
             if weight_decay:
-                # PyTorch SGD/Adam weight_decay: L2 on the (unscaled) gradient, every parameter.
+                # PyTorch SGD/Adam weight_decay: L2 on the (unscaled) gradient, every parameter
+                # (times bias_decay_mult for biases).
                 grads = [
-                    g + tf.cast(weight_decay * scale, g.dtype) * tf.cast(v, g.dtype)
+                    g + tf.cast(weight_decay * decay_factors.get(v.path, 1.0) * scale, g.dtype)
+                    * tf.cast(v, g.dtype)
                     for g, v in zip(grads, used_variables, strict=True)
                 ]
-            if multipliers:  # the official second param group: lr x nonbackbone_mult
+            if multipliers:  # the official param groups: lr x nonbackbone_mult / bias_lr_mult
                 grads = [g * tf.cast(multipliers.get(v.path, 1.0), g.dtype)
                          for g, v in zip(grads, used_variables, strict=True)]
             optimizer.apply(grads, used_variables)

@@ -57,7 +57,8 @@ def coco_mini_overrides(coco_mini):
             "model.num_classes=1", "model.out_channels=16", "model.feat_channels=16",
             "model.stacked_convs=1", "model.gn_groups=4", "model.freeze_bn=false",
             "train.batch_size=2", "train.epochs=1", "train.steps_per_epoch=1",
-            "train.optimizer=adam", "train.lr=0.001"]
+            "train.optimizer=adam", "train.lr=0.001",
+            "train.bias_lr_mult=1", "train.bias_decay_mult=1"]  # the FCOS SGD groups: not Adam's
 
 
 @pytest.mark.slow

@@ -235,13 +235,45 @@ def test_nonbackbone_keywords_are_the_official_second_param_group(tmp_path):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+def test_clipping_comes_before_weight_decay_and_the_bias_param_group(tmp_path):
+    """mmdet's FCOS recipe: ``clip_grad_norm_(max_norm)`` on the loss gradient, then SGD whose
+    weight decay and rate the mmcv ``paramwise_cfg`` changes for biases (``bias_lr_mult``,
+    ``bias_decay_mult``): ``DefaultOptimizerConstructor.add_params``."""
+    lr, momentum, wd, clip, bias_lr, bias_decay = 0.05, 0.9, 0.01, 0.05, 2.0, 0.0
+
+    def clipped_groups(params, state, t):
+        grads = _gradient(*params)
+        norm = np.sqrt(sum(np.sum(g * g) for g in grads))
+        coefficient = min(1.0, clip / (norm + 1e-6))
+        out = []
+        for p, g, s in zip(params, grads, state, strict=True):
+            bias = p.ndim == 1
+            g = g * coefficient + wd * (bias_decay if bias else 1.0) * p
+            s["buf"] = g if t == 1 else momentum * s["buf"] + g
+            out.append(p - lr * (bias_lr if bias else 1.0) * s["buf"])
+        return out
+
+    params, state = [W0.astype(np.float64), B0.astype(np.float64)], [{}, {}]
+    for t in range(1, 4):
+        params = clipped_groups(params, state, t)
+    assert np.sqrt(sum(np.sum(g * g) for g in _gradient(W0, B0))) > 10 * clip  # clipping acts
+    got = _trainer_weights(tmp_path, [
+        f"train.lr={lr}", "train.optimizer=sgd", f"train.momentum={momentum}",
+        "train.nesterov=false", f"train.weight_decay={wd}", f"train.clip_norm={clip}",
+        f"train.bias_lr_mult={bias_lr}", f"train.bias_decay_mult={bias_decay}"])
+    for a, b in zip(got, params, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("overrides,message", [
-    (["train.optimizer=adam"], "needs train.optimizer=sgd"),
-    (["train.clip_norm=1.0"], "needs train.optimizer=sgd and no train.clip_norm"),
+    (["train.nonbackbone_keywords=[bias]", "train.optimizer=adam"],
+     "nonbackbone_keywords needs train.optimizer=sgd"),
     (["train.nonbackbone_keywords=[ocr_head]"], r"\['ocr_head'\]: no variable of the model matches"),
+    (["train.bias_lr_mult=2", "train.optimizer=adamw"], "bias_lr_mult needs train.optimizer=sgd"),
+    (["train.bias_decay_mult=0", "train.optimizer=adam"], "bias_decay_mult needs train.optimizer=sgd"),
 ])
-def test_nonbackbone_keywords_refuse_what_is_not_the_official_recipe(tmp_path, overrides, message):
+def test_param_groups_refuse_what_is_not_the_official_recipe(tmp_path, overrides, message):
     from hrnet_tf.errors import ConfigError
 
     with pytest.raises(ConfigError, match=message):
-        _trainer_weights(tmp_path, ["train.nonbackbone_keywords=[bias]", *overrides], steps=0)
+        _trainer_weights(tmp_path, overrides, steps=0)
