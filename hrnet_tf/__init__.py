@@ -21,6 +21,7 @@ from hrnet_tf.models import (  # noqa: E402
     HRNetFCOS,
     HRNetModel,
     HRNetOCR,
+    HRNetRetinaNet,
     HRNetSpec,
     HRNetV1,
     HRNetV2,
@@ -33,6 +34,7 @@ from hrnet_tf.models import (  # noqa: E402
     inference_model,
     load_model,
     load_weights,
+    retinanet_detector,
 )
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "HRNetFCOS",
     "HRNetModel",
     "HRNetOCR",
+    "HRNetRetinaNet",
     "HRNetSpec",
     "HRNetV1",
     "HRNetV2",
@@ -55,4 +58,5 @@ __all__ = [
     "load_model",
     "load_weights",
     "preprocess_input",
+    "retinanet_detector",
 ]
