@@ -334,6 +334,8 @@ class HRNetRetinaNetDetector(keras_hub.models.RetinaNetObjectDetector):
         cls_bias.assign(ops.full(cls_bias.shape, prior_bias(probability)))
         box_bias = self.box_head.prediction_layer.bias
         box_bias.assign(ops.zeros(box_bias.shape))
+        self.classification_head.use_prior_probability = True
+        self.box_head.use_prior_probability = False
         self.compile()  # keras-hub's Task compiles before num_classes is set
 
     def compile(self, optimizer="auto", box_loss="auto", classification_loss="auto",
