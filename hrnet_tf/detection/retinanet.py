@@ -9,7 +9,7 @@ the pipeline, the evaluator, ``predict`` and the SavedModel ``detect`` signature
   ratios 0.5/1/2, strides 8-128, centred on ``(x * stride, y * stride)`` as mmdet v2's
   ``center_offset=0``). **Difference from mmdet**: keras-hub truncates each anchor size to an
   integer (``int(2**l * 4 * 2**(s / 3))``: 40 for 40.32) and rounds the half sides
-  (``round(w / 2)``), mmdet v2 keeps them exact: anchor sides differ by up to ~1.5 px;
+  (``round(w / 2)``), mmdet v2 keeps them exact: anchor corners differ by under 1 px;
 * targets (:meth:`RetinaNetCoder.encode`): keras-hub ``RetinaNetLabelEncoder`` with mmdet's
   ``MaxIoUAssigner(pos_iou_thr=0.5, neg_iou_thr=0.4, min_pos_iou=0)`` (low-quality matches by
   :class:`hrnet_tf.models.retinanet_layers.LowQualityMatcher`) and ``DeltaXYWHBBoxCoder`` deltas

@@ -30,9 +30,9 @@ def test_anchors_are_mmdets_with_keras_hubs_integer_sizes():
     # keras-hub = mmdet's generator with integer anchor sizes and rounded half sides ...
     np.testing.assert_array_equal(anchors, ref.mmdet_anchors(sizes, STRIDES, truncate_sizes=True,
                                                              round_half_sides=True))
-    # ... the documented difference from mmdet's exact anchors: under 1.5 px
+    # ... the documented difference from mmdet's exact anchors: under 1 px
     exact = ref.mmdet_anchors(sizes, STRIDES)
-    assert 0.5 < np.abs(anchors - exact).max() < 1.5
+    assert 0.5 < np.abs(anchors - exact).max() < 1.0
 
 
 def test_targets_equal_mmdets_assigner_and_delta_coder():
@@ -129,7 +129,7 @@ def test_keras_hub_detector_fixes_fit_predict_and_save(tmp_path):
             decoder.nms_pre) == (0.05, 0.5, 100, 1000)
     assert stock.prediction_decoder.confidence_threshold == 0.5
     # fix 3: focal alpha applied (apply_class_balancing), L1 on the deltas
-    detector.compile(optimizer=keras.optimizers.SGD(0.01))
+    detector.compile(optimizer=keras.optimizers.SGD(0.01), run_eagerly=True)  # no tracing
     focal = detector.loss["cls_logits"]
     assert (focal.apply_class_balancing, focal.alpha, focal.gamma) == (True, 0.25, 2.0)
     logits = np.array([[[2.0, -1.0, 0.5]]], np.float32)
@@ -209,7 +209,7 @@ def test_without_keras_hub_one_line(monkeypatch):
 @pytest.mark.slow
 def test_train_evaluate_and_predict_retinanet(tmp_path, capsys):
     from hrnet_tf import cli
-    from hrnet_tf.detection import evaluate, predict
+    from hrnet_tf.detection import predict
     from hrnet_tf.detection.metrics import STAT_NAMES
 
     out = tmp_path / "run"
@@ -222,9 +222,6 @@ def test_train_evaluate_and_predict_retinanet(tmp_path, capsys):
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(STAT_NAMES) <= set(metrics) and metrics["images"] == 2
     assert isinstance(json.loads((out / "bbox_results.json").read_text()), list)
-    assert evaluate.main(["--weights", str(out / "model.keras"), "--out", str(tmp_path / "ev")]) == 0
-    again = json.loads((tmp_path / "ev" / "metrics.json").read_text())
-    assert {k: again[k] for k in STAT_NAMES} == {k: metrics[k] for k in STAT_NAMES}
     image = sorted((data / "val").glob("*.jpg"))[0]
     capsys.readouterr()
     assert predict.main([str(image), "--weights", str(out / "model.keras"), "--threshold", "0",
