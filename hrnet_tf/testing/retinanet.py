@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from hrnet_tf.testing.detection import _nms
+from hrnet_tf.testing.detection import level_rows, multiclass_nms
 
 
 def mmdet_anchors(sizes, strides, octave_base_scale=4, scales_per_octave=3,
@@ -137,13 +137,7 @@ def retinanet_decode(logits, deltas, anchors, counts, image_shape, scale_factor,
     """Detections (box, score, label) of one image, best first."""
     scores = 1 / (1 + np.exp(-logits.astype(np.float64)))
     candidates = []
-    start = 0
-    for n in counts:
-        rows = list(range(start, start + n))
-        start += n
-        if 0 < nms_pre < n:
-            rank = scores[rows].max(1)
-            rows = [rows[j] for j in np.argsort(-rank, kind="stable")[:nms_pre]]
+    for rows in level_rows(counts, lambda i: scores[i].max(), nms_pre):
         for i in rows:
             box = delta2bbox(anchors[i], deltas[i], image_shape)
             box = (box[0] / scale_factor[0], box[1] / scale_factor[1], box[2] / scale_factor[0],
@@ -151,13 +145,7 @@ def retinanet_decode(logits, deltas, anchors, counts, image_shape, scale_factor,
             for c in range(scores.shape[1]):
                 if scores[i, c] > score_threshold:
                     candidates.append((box, scores[i, c], c))
-    kept = []
-    for c in range(scores.shape[1]):
-        mine = [d for d in candidates if d[2] == c]
-        kept += [mine[i] for i in _nms([d[0] for d in mine], [d[1] for d in mine],
-                                       iou_threshold)]
-    kept.sort(key=lambda d: -d[1])
-    return kept[:max_per_image]
+    return multiclass_nms(candidates, scores.shape[1], iou_threshold, max_per_image)
 
 
 __all__ = ["bbox2delta", "delta2bbox", "iou_matrix", "max_iou_assign", "mmdet_anchors",
