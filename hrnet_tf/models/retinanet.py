@@ -129,6 +129,9 @@ def to_keras_hub(model):
     head = {**TEST, **(labels.get("head") or {})}
     shape = tuple(model.inputs[0].shape[1:])
     info = model.info
+    if options.get("feat_channels", 256) != 256:
+        raise ValueError("keras-hub's RetinaNet heads have 256 channels; this model's have "
+                         f"{options['feat_channels']}")
     detector = retinanet_detector(
         info.spec, int(labels["num_classes"]), shape, anchors=labels.get("anchors"),
         out_channels=options.get("out_channels", 256), stacked_convs=options.get(
@@ -136,9 +139,6 @@ def to_keras_hub(model):
         upsample_method=info.upsample_method, nms_pre=head["nms_pre"],
         score_threshold=head["score_threshold"], iou_threshold=head["iou_threshold"],
         max_detections=head["max_per_image"])
-    if options.get("feat_channels", 256) != 256:
-        raise ValueError("keras-hub's RetinaNet heads have 256 channels; this model's have "
-                         f"{options['feat_channels']}")
     source = _weighted(model.layers)
     _copy_weights(source, _weighted(detector.backbone.layers))
     _copy_weights(source, {"classification_head": detector.classification_head,
