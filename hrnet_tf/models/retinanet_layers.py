@@ -237,27 +237,42 @@ def per_class_nms(boxes, scores, score_threshold=0.05, iou_threshold=0.5, max_de
                   max_candidates=4000):
     """mmdet ``multiclass_nms``: boxes [B, N, 4] x1 y1 x2 y2, scores [B, N, C] (probabilities) ->
     (boxes [B, K, 4], scores [B, K], labels [B, K] int32, valid [B]), K = ``max_detections``, best
-    first, zeros / -1 past ``valid``. Every (box, class) scoring above ``score_threshold``; NMS
-    within each class (IoU > ``iou_threshold`` suppressed) by mmcv ``batched_nms``'s trick, boxes
-    offset by ``class * (max coordinate + 1)``, with keras-hub's ``non_max_suppression``.
-    Difference: only the ``max_candidates`` best (box, class) pairs enter the NMS (the result is
-    mmdet's whenever ``max_detections`` of them survive or fewer pairs pass the threshold)."""
+    first, zeros / -1 past ``valid``: every (box, class) scoring above ``score_threshold``, NMS
+    within each class (IoU > ``iou_threshold`` suppressed), the K best.
+
+    On the TensorFlow backend ``tf.image.combined_non_max_suppression`` (as the FCOS decoder).
+    Elsewhere keras-hub's ``non_max_suppression`` with mmcv ``batched_nms``'s trick (boxes offset by
+    ``class * (max coordinate + 1)``) on the ``max_candidates`` best (box, class) pairs (mmdet's
+    result whenever K of them survive). keras-hub 0.32's ``non_max_suppression`` is not used on
+    TensorFlow: traced (``tf.function``, as ``predict`` runs it) it drops boxes that greedy NMS
+    keeps (eagerly it agrees)."""
     scores = ops.cast(scores, "float32")
     boxes = ops.cast(boxes, "float32")
+    k = int(max_detections)
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        masked = tf.where(scores > float(score_threshold), scores, 0.0)
+        out_boxes, out_scores, out_labels, valid = tf.image.combined_non_max_suppression(
+            boxes[:, :, None, :], masked, max_output_size_per_class=k, max_total_size=k,
+            iou_threshold=float(iou_threshold), score_threshold=1e-12, pad_per_class=False,
+            clip_boxes=False)
+        keep = tf.range(k)[None, :] < valid[:, None]
+        return (tf.where(keep[..., None], out_boxes, 0.0), tf.where(keep, out_scores, 0.0),
+                tf.where(keep, tf.cast(out_labels, tf.int32), -1), valid)
     n, c = scores.shape[1], scores.shape[2]
     flat = ops.reshape(scores, (-1, n * c))
-    k = min(int(max_candidates), n * c)
-    top_scores, top = ops.top_k(flat, k)
+    top_scores, top = ops.top_k(flat, min(int(max_candidates), n * c))
     box_index, labels = top // c, top % c
     cand = ops.take_along_axis(boxes, box_index[..., None], axis=1)
     offset = (ops.max(boxes, axis=(1, 2)) + 1.0)[:, None, None] * ops.cast(labels, "float32")[
         ..., None]
     shifted = cand + offset
     yxyx = ops.stack([shifted[..., 1], shifted[..., 0], shifted[..., 3], shifted[..., 2]], -1)
-    idx, valid = non_max_suppression(yxyx, top_scores, max_output_size=int(max_detections),
+    idx, valid = non_max_suppression(yxyx, top_scores, max_output_size=k,
                                      iou_threshold=float(iou_threshold),
                                      score_threshold=float(score_threshold))
-    keep = ops.arange(int(max_detections))[None, :] < valid[:, None]
+    keep = ops.arange(k)[None, :] < valid[:, None]
     out_boxes = ops.where(keep[..., None], ops.take_along_axis(cand, idx[..., None], axis=1), 0.0)
     out_scores = ops.where(keep, ops.take_along_axis(top_scores, idx, axis=1), 0.0)
     out_labels = ops.where(keep, ops.take_along_axis(ops.cast(labels, "int32"), idx, axis=1), -1)

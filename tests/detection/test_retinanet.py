@@ -1,6 +1,7 @@
 """RetinaNet on HRNetV2p through keras-hub 0.32: the three fixes, keras-hub's anchors and targets
 against a NumPy re-derivation of mmdet's (hrnet_tf/testing/retinanet.py), decoding with per-class
-NMS, the loss, the keras-hub detector's fit/predict/save round trip and the trainer end to end."""
+NMS, the loss, the keras-hub detector's fit/predict/save round trip, and the trainer, predict and
+the SavedModel export end to end."""
 
 import json
 import math
@@ -53,8 +54,15 @@ def test_targets_equal_mmdets_assigner_and_delta_coder():
     assert (empty["labels"].numpy() == -1).all() and (empty["bbox"].numpy() == 0).all()
 
 
-def test_decoding_and_per_class_nms_equal_mmdets():
+@pytest.mark.parametrize("nms", ["tensorflow", "keras_hub"])
+def test_decoding_and_per_class_nms_equal_mmdets(nms, monkeypatch):
+    """The evaluation's traced decoding (TF's combined NMS), and the other backends' branch
+    (keras-hub's non_max_suppression with class offsets, run eagerly here)."""
+    import keras
     import tensorflow as tf
+
+    if nms == "keras_hub":
+        monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
 
     rng = np.random.default_rng(1)
     c = 3
@@ -66,7 +74,8 @@ def test_decoding_and_per_class_nms_equal_mmdets():
     outputs = np.concatenate([logits, deltas], -1)
     shapes = np.array([[120, 100], [128, 90]], np.float32)
     factors = np.array([[0.5, 0.5], [0.8, 0.75]], np.float32)
-    boxes, scores, labels, valid = coder.decode(tf.constant(outputs), (128, 128), shapes, factors)
+    boxes, scores, labels, valid = coder.decode(tf.constant(outputs), (128, 128), shapes, factors,
+                                                compiled=nms == "tensorflow")
     for b in range(2):
         want = ref.retinanet_decode(logits[b], deltas[b], anchors.astype(np.float64), counts,
                                     shapes[b], factors[b], nms_pre=150, max_per_image=40)
@@ -207,10 +216,16 @@ def test_without_keras_hub_one_line(monkeypatch):
 
 
 @pytest.mark.slow
-def test_train_evaluate_and_predict_retinanet(tmp_path, capsys):
+def test_train_predict_and_export_retinanet(tmp_path, capsys):
+    """train/detect.py on the RetinaNet shapes config (tiny, one step; it evaluates with
+    pycocotools at the end), ``python -m hrnet_tf.detection.predict`` on its model.keras, and the
+    SavedModel ``detect`` signature (decoding and per-class NMS in the graph) against the Keras
+    path predict runs (the export's self-check on odd-sized uint8 images)."""
     from hrnet_tf import cli
     from hrnet_tf.detection import predict
     from hrnet_tf.detection.metrics import STAT_NAMES
+    from hrnet_tf.export import export_model
+    from hrnet_tf.models import load_model
 
     out = tmp_path / "run"
     data = tmp_path / "shapes"
@@ -229,3 +244,17 @@ def test_train_evaluate_and_predict_retinanet(tmp_path, capsys):
     found = json.loads(capsys.readouterr().out)
     assert isinstance(found, list) and (tmp_path / "boxes.png").is_file()
     assert all(d["label"] in ("square", "disc", "triangle") and len(d["box"]) == 4 for d in found)
+
+    model = load_model(str(out / "model.keras"))
+    assert model.info.architecture == "HRNetRetinaNet"
+    logits = model.get_layer("classification_head").prediction_layer
+    # spread the scores (a model one step old has near ties that BN folding may reorder)
+    rng = np.random.default_rng(0)
+    logits.kernel.assign(rng.normal(0, 0.5, logits.kernel.shape).astype(np.float32))
+    logits.bias.assign(np.full(logits.bias.shape, 1.0, np.float32))
+    model.info.labels["head"]["max_per_image"] = 20
+    report = export_model(model, str(tmp_path / "saved"), "saved_model", verbose=False)
+    assert report["task"] == "detection" and "detect" in report["signatures"]
+    check = report["signature_check"]
+    assert check["label_agreement"] == 1.0 and check["box_error_px"]["max"] < 0.05
+    assert check["detections"] == 20 * check["calls"]
