@@ -171,6 +171,11 @@ def test_keras_hub_detector_fixes_fit_predict_and_save(tmp_path):
     assert model.info.architecture == "HRNetRetinaNet" and model.info.task == "detection"
     np.testing.assert_allclose(model(images)[..., :3], raw["cls_logits"], atol=1e-5)
     np.testing.assert_allclose(model(images)[..., 3:], raw["bbox_regression"], atol=1e-5)
+    # the trainer's model.keras round trip (load_model registers keras-hub's layers first)
+    model.save(tmp_path / "model.keras")
+    reloaded = hrnet_tf.load_model(tmp_path / "model.keras")
+    assert reloaded.info == model.info
+    np.testing.assert_allclose(reloaded(images), model(images), atol=1e-5)
     back = to_keras_hub(model)
     np.testing.assert_allclose(back(images)["bbox_regression"], raw["bbox_regression"],
                                atol=1e-5)
@@ -204,8 +209,9 @@ def test_retinanet_config_errors():
             task.validate(load_config(path, DetectionConfig, [override]))
 
 
-def test_without_keras_hub_one_line(monkeypatch):
+def test_without_keras_hub_one_line(monkeypatch, tmp_path):
     import sys
+    import zipfile
 
     import hrnet_tf
     from hrnet_tf.errors import ConfigError
@@ -213,6 +219,12 @@ def test_without_keras_hub_one_line(monkeypatch):
     monkeypatch.setitem(sys.modules, "keras_hub", None)
     with pytest.raises(ConfigError, match=r"pip install 'hrnet_tf\[detection\]'"):
         hrnet_tf.HRNetRetinaNet("tiny", 3, (128, 128, 3))
+    # a RetinaNet model.keras (its config names keras-hub's layers): the file and the install
+    path = tmp_path / "model.keras"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("config.json", '{"registered_name": "hrnet_tf>RetinaHead"}')
+    with pytest.raises(ConfigError, match=r"model\.keras \(a RetinaNet\) needs keras-hub"):
+        hrnet_tf.load_model(path)
 
 
 @pytest.mark.slow
