@@ -320,8 +320,9 @@ class PerClassNMS(keras.layers.Layer):
         boxes, scores, labels, valid = decode(
             anchors, level_counts, (class_logits, box_deltas), class_logits.shape[-1], image_hw,
             None, self.nms_pre, self.score_threshold, self.iou_threshold, self.max_detections)
-        boxes = ops.where(ops.expand_dims(labels >= 0, -1), boxes, -1.0)
-        return {"boxes": boxes, "confidence": scores, "labels": labels,
+        found = labels >= 0  # keras-hub's convention: -1 past num_detections
+        return {"boxes": ops.where(ops.expand_dims(found, -1), boxes, -1.0),
+                "confidence": ops.where(found, scores, -1.0), "labels": labels,
                 "num_detections": valid}
 
     def get_config(self):

@@ -158,6 +158,10 @@ def test_keras_hub_detector_fixes_fit_predict_and_save(tmp_path):
     assert np.isfinite(history.history["loss"][0])
     found = detector.predict(images, verbose=0)
     assert found["boxes"].shape == (2, 100, 4) and found["labels"].shape == (2, 100)
+    for b in range(2):  # keras-hub's padding convention past num_detections
+        n = int(found["num_detections"][b])
+        assert (found["labels"][b, n:] == -1).all() and (found["confidence"][b, n:] == -1).all()
+        assert (found["labels"][b, :n] >= 0).all() and (found["confidence"][b, :n] > 0.05).all()
 
     path = tmp_path / "detector.keras"
     detector.save(path)
