@@ -31,6 +31,7 @@ from hrnet_tf.models import (  # noqa: E402
     HRNetFCOS,
     HRNetModel,
     HRNetOCR,
+    HRNetRetinaNet,
     HRNetSpec,
     HRNetV1,
     HRNetV2,
@@ -43,6 +44,7 @@ from hrnet_tf.models import (  # noqa: E402
     inference_model,
     load_model,
     load_weights,
+    retinanet_detector,
 )
 
 __all__ = [
@@ -51,6 +53,7 @@ __all__ = [
     "HRNetFCOS",
     "HRNetModel",
     "HRNetOCR",
+    "HRNetRetinaNet",
     "HRNetSpec",
     "HRNetV1",
     "HRNetV2",
@@ -65,4 +68,5 @@ __all__ = [
     "load_model",
     "load_weights",
     "preprocess_input",
+    "retinanet_detector",
 ]

@@ -1,4 +1,4 @@
-"""Train and evaluate FCOS HRNetV2p detection (docs/detection.md) (options: --help)."""
+"""Train and evaluate FCOS or RetinaNet HRNetV2p detection (docs/detection.md) (options: --help)."""
 import os
 import sys
 

@@ -195,10 +195,15 @@ def centerness_target(bbox):
 
 
 def coder_for_model(model):
-    """The FCOS decoder a trained detector records in ``model.info.labels`` (``num_classes``,
-    ``strides``, and the ``head`` section of its training config)."""
+    """The decoder a trained detector records in ``model.info.labels`` (``num_classes``,
+    ``strides``, and the ``head`` section of its training config): FCOS, or RetinaNet
+    (:class:`hrnet_tf.detection.retinanet.RetinaNetCoder`) for an ``HRNetRetinaNet``."""
     labels = model.info.labels or {}
     head = labels.get("head") or {}
+    if model.info.architecture == "HRNetRetinaNet":
+        from hrnet_tf.detection.retinanet import coder_from_head
+
+        return coder_from_head(labels["num_classes"], head, labels.get("anchors"))
     return FCOSCoder(
         num_classes=int(labels.get("num_classes", model.outputs[0].shape[-1] - 5)),
         strides=tuple(labels.get("strides", (8, 16, 32, 64, 128))),

@@ -1,4 +1,5 @@
-"""Evaluate a FCOS detector on a COCO-format split: the twelve COCO bbox stats and the results json.
+"""Evaluate a detector (FCOS or RetinaNet) on a COCO-format split: the twelve COCO bbox stats
+and the results json.
 
     python -m hrnet_tf.detection.evaluate --weights runs/detect/synthetic_shapes/model.keras
     python -m hrnet_tf.detection.evaluate --weights runs/fcos_w32/model.keras --data-dir /data/coco \\

@@ -21,7 +21,8 @@ RESULTS_FILE = "bbox_results.json"
 
 
 class DetectionEvaluator(Evaluator):
-    """COCO bbox AP of a FCOS model on a :class:`~hrnet_tf.detection.sources.DetectionSplit`."""
+    """COCO bbox AP of a detector (FCOS or RetinaNet: ``coder`` decodes) on a
+    :class:`~hrnet_tf.detection.sources.DetectionSplit`."""
 
     name = "detection eval"
     metric = "AP"

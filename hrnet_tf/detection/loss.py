@@ -93,4 +93,44 @@ class FCOSLoss:
         return {"loss_cls": focal, "loss_bbox": box, "loss_centerness": center}
 
 
-__all__ = ["FCOSLoss", "aligned_iou", "sigmoid_focal"]
+class RetinaNetLoss:
+    """The RetinaNet criterion (mmdet v2 ``AnchorHead.loss`` with ``RetinaHead``'s
+    ``FocalLoss(gamma=2, alpha=0.25)`` and ``L1Loss``, ``mmdet/models/dense_heads/anchor_head.py``):
+    focal loss over every anchor and class but the ignored anchors (label -2), L1 on the deltas
+    of the positives, both divided by ``num_total_pos = sum(max(positives of an image, 1))``
+    (``get_targets``; sampling off). Targets of :meth:`hrnet_tf.detection.retinanet.
+    RetinaNetCoder.encode`; outputs ``[B, A, C + 4]``. keras-hub's ``compile`` instead averages
+    the focal loss over the classes and uses Huber (see :mod:`hrnet_tf.models.retinanet`)."""
+
+    def __init__(self, num_classes, alpha=0.25, gamma=2.0, loss_weights=(1, 1)):
+        self.num_classes = int(num_classes)
+        self.alpha, self.gamma = float(alpha), float(gamma)
+        self.loss_weights = tuple(float(w) for w in loss_weights)
+
+    def terms(self, targets, outputs):
+        """Per-image (focal, L1) shares [B] of the batch loss, times the batch."""
+        outputs = tf.cast(outputs, tf.float32)
+        c = self.num_classes
+        labels = tf.cast(targets["labels"], tf.int32)
+        positive = labels >= 0
+        posf = tf.cast(positive, tf.float32)
+        batch = tf.cast(tf.shape(labels)[0], tf.float32)
+        num_pos = tf.reduce_sum(tf.maximum(tf.reduce_sum(posf, 1), 1.0))
+        one_hot = tf.one_hot(tf.where(positive, labels, c), c + 1)[..., :c]
+        counted = tf.cast(labels >= -1, tf.float32)[..., None]
+        focal = tf.reduce_sum(sigmoid_focal(outputs[..., :c], one_hot, self.alpha, self.gamma)
+                              * counted, [1, 2])
+        bbox = tf.where(positive[..., None], tf.cast(targets["bbox"], tf.float32), 0.0)
+        l1 = tf.reduce_sum(tf.abs(outputs[..., c:c + 4] - bbox) * posf[..., None], [1, 2])
+        return focal * batch / num_pos, l1 * batch / num_pos
+
+    def __call__(self, targets, outputs, sample_weight=None):
+        focal, l1 = self.terms(targets, outputs)
+        return self.loss_weights[0] * focal + self.loss_weights[1] * l1
+
+    def metrics(self, targets, outputs, sample_weight=None):
+        focal, l1 = self.terms(targets, outputs)
+        return {"loss_cls": focal, "loss_bbox": l1}
+
+
+__all__ = ["FCOSLoss", "RetinaNetLoss", "aligned_iou", "sigmoid_focal"]

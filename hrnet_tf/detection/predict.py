@@ -26,10 +26,12 @@ import numpy as np
 
 from hrnet_tf.errors import DataError, ModelFileError
 
+DETECTORS = ("HRNetFCOS", "HRNetRetinaNet")
+
 
 def check_detector(model, where):
-    if model.info.task != "detection" or model.info.architecture != "HRNetFCOS":
-        raise ModelFileError(f"{where}: not a FCOS detector (a {model.info.task} "
+    if model.info.task != "detection" or model.info.architecture not in DETECTORS:
+        raise ModelFileError(f"{where}: not a detector (FCOS or RetinaNet; a {model.info.task} "
                              f"{model.info.architecture} model)")
     if None in model.inputs[0].shape[1:3]:
         raise ModelFileError(f"{where}: the detector has no fixed input size")
@@ -45,7 +47,7 @@ def detect_image(model, image, score_threshold=0.0, forward=None):
     from hrnet_tf.evaluation import forward_function
 
     labels = model.info.labels or {}
-    num_classes = model.outputs[0].shape[-1] - 5
+    num_classes = int(labels.get("num_classes", model.outputs[0].shape[-1] - 5))
     names = list(labels.get("category_names") or [str(i) for i in range(num_classes)])
     ids = list(labels.get("category_ids") or range(1, num_classes + 1))
     boxes, scores, classes, valid = detect(forward or forward_function(model), model,
@@ -111,7 +113,7 @@ def detect_people(path, image, threshold=0.5):
 
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m hrnet_tf.detection.predict",
-                                     description="FCOS HRNetV2p detection on one image.")
+                                     description="FCOS or RetinaNet HRNetV2p detection on one image.")
     parser.add_argument("image")
     parser.add_argument("--weights", default="", help="a trained detector model.keras")
     parser.add_argument("--threshold", type=float, default=0.3,

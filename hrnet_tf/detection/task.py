@@ -1,9 +1,14 @@
-"""The detection task (FCOS on HRNetV2p): its config sections and the ``Task`` the trainer runs.
+"""The detection task (FCOS or RetinaNet on HRNetV2p): its config sections and the ``Task`` the trainer runs.
 
     python train/detect.py                                  # the synthetic shapes demo (CPU)
     python train/detect.py --data-dir /data/coco            # FCOS HRNetV2p-W32 1x, mmdet recipe
     python train/detect.py --config configs/detection/fcos_hrnetv2p_w18_1x.yaml --data-dir /data/coco
     python train/detect.py --config configs/detection/synthetic_people.yaml   # person detector
+    python train/detect.py --config configs/detection/retinanet_hrnetv2p_w32_1x.yaml --data-dir COCO
+
+``model.detector`` picks the head: ``fcos`` (default) or ``retinanet`` (keras-hub's RetinaNet
+layers, :mod:`hrnet_tf.models.retinanet`; its coder :mod:`hrnet_tf.detection.retinanet`, its
+criterion :class:`hrnet_tf.detection.loss.RetinaNetLoss`; everything else is shared).
 
 Defaults are mmdetection's ``configs/hrnet/fcos_hrnetv2p_w32_gn-head_4x4_1x_coco.py`` (on
 ``configs/fcos/fcos_r50_caffe_fpn_gn-head_1x_coco.py``): SGD lr 0.01 for 16 images, momentum 0.9,
@@ -39,6 +44,7 @@ from hrnet_tf.training.task import Task, TaskData, epoch_seed, per_replica_batch
 
 @dataclass
 class DetectionModelConfig(ModelConfig):
+    detector: Literal["fcos", "retinanet"] = "fcos"
     width: int | str = 32
     num_classes: int = 80
     out_channels: int = 256  # HRFPN channels
@@ -68,6 +74,13 @@ class DetectionHeadConfig:
     score_threshold: float = 0.05
     iou_threshold: float = 0.5
     max_per_image: int = 100
+    # RetinaNet only (mmdet retinanet_r50_fpn.py): MaxIoUAssigner and the anchor generator
+    pos_iou_threshold: float = 0.5
+    neg_iou_threshold: float = 0.4
+    low_quality_matches: bool = True  # min_pos_iou=0
+    anchor_size: float = 4.0  # octave_base_scale
+    anchor_scales: int = 3  # scales_per_octave
+    anchor_ratios: list[float] = field(default_factory=lambda: [0.5, 1.0, 2.0])
 
 
 @dataclass
@@ -148,10 +161,22 @@ def split_files(config, root, which):
     return os.path.join(root, annotations), os.path.join(root, images)
 
 
+def anchors_of(config):
+    h = config.head
+    return {"num_scales": int(h.anchor_scales), "aspect_ratios": [float(r) for r in h.anchor_ratios],
+            "anchor_size": float(h.anchor_size)}
+
+
 def coder_of(config, num_classes=None):
+    from dataclasses import asdict
+
     from hrnet_tf.detection.codec import FCOSCoder, level_strides
 
     h = config.head
+    if config.model.detector == "retinanet":
+        from hrnet_tf.detection.retinanet import coder_from_head
+
+        return coder_from_head(num_classes or config.model.num_classes, asdict(h), anchors_of(config))
     return FCOSCoder(
         num_classes=int(num_classes or config.model.num_classes),
         strides=tuple(level_strides(2)), fpn_stride=2,
@@ -162,7 +187,7 @@ def coder_of(config, num_classes=None):
 
 
 class DetectionTask(Task):
-    """FCOS with an HRNetV2p backbone on COCO-format data or the generated shapes."""
+    """FCOS or RetinaNet with an HRNetV2p backbone on COCO-format data or the generated shapes."""
 
     name = "detect"
     config_class = DetectionConfig
@@ -189,9 +214,24 @@ class DetectionTask(Task):
                                              for r in h.regress_ranges):
             raise ConfigError(f"head.regress_ranges={h.regress_ranges!r}: five [low, high] "
                               "pairs, one per level P3-P7")
+        if m.detector == "retinanet":
+            from hrnet_tf.models.model import require_keras_hub
+
+            require_keras_hub("model.detector=retinanet")
+            if height % 128 or width % 128:
+                raise ConfigError(f"data.image_size={d.image_size!r}: RetinaNet canvases must be "
+                                  "multiples of 128 (keras-hub's AnchorGenerator derives P7's "
+                                  "stride from the image size)")
+            if not 0.0 < h.neg_iou_threshold <= h.pos_iou_threshold <= 1.0:
+                raise ConfigError(f"head.neg_iou_threshold={h.neg_iou_threshold}, "
+                                  f"head.pos_iou_threshold={h.pos_iou_threshold}: need 0 < neg <= "
+                                  "pos <= 1")
+            if h.anchor_scales < 1 or not h.anchor_ratios or min(h.anchor_ratios) <= 0:
+                raise ConfigError(f"head.anchor_scales={h.anchor_scales}, head.anchor_ratios="
+                                  f"{h.anchor_ratios!r}: at least one scale and positive ratios")
         if m.num_classes < 1:
             raise ConfigError(f"model.num_classes={m.num_classes}: must be at least 1")
-        for key in ("out_channels", "feat_channels"):
+        for key in ("out_channels", "feat_channels") if m.detector == "fcos" else ():
             if getattr(m, key) % m.gn_groups:
                 raise ConfigError(f"model.{key}={getattr(m, key)} is not divisible by "
                                   f"model.gn_groups={m.gn_groups}")
@@ -230,15 +270,21 @@ class DetectionTask(Task):
     def build_model(self, config):
         import keras
 
-        from hrnet_tf.models import HRNetFCOS
+        from hrnet_tf.models import HRNetFCOS, HRNetRetinaNet
 
         m, d = config.model, config.data
         height, width = image_size_hw(d.image_size)
-        model = HRNetFCOS(m.width, m.num_classes, input_shape=(height, width, 3),
-                          out_channels=m.out_channels, feat_channels=m.feat_channels,
-                          stacked_convs=m.stacked_convs, gn_groups=m.gn_groups,
-                          norm_on_bbox=m.norm_on_bbox, centerness_on_reg=m.centerness_on_reg,
-                          bn_momentum=m.bn_momentum, sync_bn=m.sync_bn)
+        if m.detector == "retinanet":
+            model = HRNetRetinaNet(m.width, m.num_classes, input_shape=(height, width, 3),
+                                   anchors=anchors_of(config), out_channels=m.out_channels,
+                                   feat_channels=m.feat_channels, stacked_convs=m.stacked_convs,
+                                   bn_momentum=m.bn_momentum, sync_bn=m.sync_bn)
+        else:
+            model = HRNetFCOS(m.width, m.num_classes, input_shape=(height, width, 3),
+                              out_channels=m.out_channels, feat_channels=m.feat_channels,
+                              stacked_convs=m.stacked_convs, gn_groups=m.gn_groups,
+                              norm_on_bbox=m.norm_on_bbox, centerness_on_reg=m.centerness_on_reg,
+                              bn_momentum=m.bn_momentum, sync_bn=m.sync_bn)
         if m.pretrained:
             from hrnet_tf.convert.checkpoints import load_weights
 
@@ -263,9 +309,11 @@ class DetectionTask(Task):
                 "scale": list(config.data.scale), "head": asdict(config.head)}
 
     def build_criterion(self, config):
-        from hrnet_tf.detection.loss import FCOSLoss
+        from hrnet_tf.detection.loss import FCOSLoss, RetinaNetLoss
 
         h = config.head
+        if config.model.detector == "retinanet":
+            return RetinaNetLoss(config.model.num_classes, h.focal_alpha, h.focal_gamma)
         return FCOSLoss(config.model.num_classes, h.focal_alpha, h.focal_gamma, h.bbox_loss)
 
     def build_evaluator(self, config, data):

@@ -15,6 +15,7 @@ TASKS = ("pose", "segmentation", "classification", "raw")
 _EXPORT_TASKS = {"pose": "pose", "segmentation": "segmentation", "classification": "classification"}
 _EXPORT_TASKS["landmarks"] = "landmarks"  # the landmarks signature (issue 12)
 TASKS = (*TASKS, "landmarks")
+TASKS = (*TASKS, "detection")  # FCOS / RetinaNet (detect_task); the export CLI passes it on
 
 
 def detect_task(model):
@@ -27,8 +28,9 @@ def detect_task(model):
         'pose'
     """
     info = getattr(model, "info", None)
-    if info is not None and info.task == "detection" and info.architecture == "HRNetFCOS":
-        return "detection"  # the FCOS detector (the HRNetV2p pyramid alone stays raw)
+    if info is not None and info.task == "detection" and info.architecture in (
+            "HRNetFCOS", "HRNetRetinaNet"):
+        return "detection"  # FCOS and RetinaNet detectors (the HRNetV2p pyramid alone stays raw)
     return _EXPORT_TASKS.get(info.task, "raw") if info is not None else "raw"
 
 

@@ -7,6 +7,7 @@ from hrnet_tf.models.hrnet import (
     HRNetClassifier,
     HRNetFCOS,
     HRNetOCR,
+    HRNetRetinaNet,
     HRNetV1,
     HRNetV2,
     HRNetV2Landmarks,
@@ -16,6 +17,7 @@ from hrnet_tf.models.hrnet import (
     from_preset,
     load_or_build,
     load_weights,
+    retinanet_detector,
 )
 from hrnet_tf.models.litehrnet import LiteHRNet
 from hrnet_tf.models.model import HRNetModel, ModelInfo, load_model
@@ -29,6 +31,7 @@ __all__ = [
     "HRNetFCOS",
     "HRNetModel",
     "HRNetOCR",
+    "HRNetRetinaNet",
     "HRNetSpec",
     "HRNetV1",
     "HRNetV2",
@@ -47,4 +50,5 @@ __all__ = [
     "load_or_build",
     "load_weights",
     "resolve_spec",
+    "retinanet_detector",
 ]

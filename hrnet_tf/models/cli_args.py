@@ -96,6 +96,9 @@ def model_from_args(args, input_size=None):
     elif kind == "landmarks":
         if args.num_classes is not None:
             kwargs["num_landmarks"] = args.num_classes
+    elif kind == "retinanet":
+        if args.num_classes is not None:
+            kwargs["num_classes"] = args.num_classes
     elif kind == "fcos":
         if args.num_classes is not None:
             kwargs["num_classes"] = args.num_classes

@@ -17,7 +17,7 @@ from hrnet_tf.models.heads import (
     classification_head,
     pose_head,
 )
-from hrnet_tf.models.model import HRNetModel, load_model, model_info
+from hrnet_tf.models.model import HRNetModel, load_model, model_info, require_keras_hub
 from hrnet_tf.models.specs import spec_name
 
 
@@ -256,6 +256,25 @@ def HRNetFCOS(
     return _finish(inputs, outputs, name or f"fcos_hrnetv2p_{spec_name(width)}", weights, info)
 
 
+def HRNetRetinaNet(width=32, num_classes=80, input_shape=(896, 1408, 3), **kwargs):
+    """RetinaNet on HRNetV2p from keras-hub's layers (the ``detection`` extra):
+    :func:`hrnet_tf.models.retinanet.HRNetRetinaNet`; :func:`hrnet_tf.retinanet_detector` gives
+    keras-hub's ``RetinaNetObjectDetector`` of the same network."""
+    require_keras_hub()
+    from hrnet_tf.models.retinanet import HRNetRetinaNet as build
+
+    return build(width, num_classes, input_shape, **kwargs)
+
+
+def retinanet_detector(width=32, num_classes=80, image_shape=(512, 512, 3), **kwargs):
+    """keras-hub's ``RetinaNetObjectDetector`` on HRNetV2p with the fixes of
+    :mod:`hrnet_tf.models.retinanet` (the ``detection`` extra)."""
+    require_keras_hub()
+    from hrnet_tf.models.retinanet_layers import retinanet_detector as build
+
+    return build(width, num_classes, image_shape, **kwargs)
+
+
 def HRNetClassifier(
     width=18,
     num_classes=1000,
@@ -306,11 +325,13 @@ __all__ = [
     "HRNetV2Landmarks",
     "HRNetV2p",
     "HRNetFCOS",
+    "HRNetRetinaNet",
     "build_model",
     "feature_extractor",
     "from_preset",
     "load_or_build",
     "load_weights",
+    "retinanet_detector",
 ]
 
 
@@ -355,6 +376,7 @@ CONSTRUCTORS = {
     "HRNetClassifier": HRNetClassifier,
     "HRNetV2Landmarks": HRNetV2Landmarks,
     "HRNetFCOS": HRNetFCOS,
+    "HRNetRetinaNet": HRNetRetinaNet,
 }
 
 MODEL_KINDS = {
@@ -367,6 +389,7 @@ MODEL_KINDS = {
     "v2p": HRNetV2p,
     "landmarks": HRNetV2Landmarks,
     "fcos": HRNetFCOS,
+    "retinanet": HRNetRetinaNet,
 }
 
 

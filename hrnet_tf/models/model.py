@@ -158,11 +158,36 @@ def load_keras_file(path):
         raise ModelFileError(f"{path}: load_model reads .keras files (model.save('NAME.keras'))")
     if not os.path.isfile(path):
         raise ModelFileError(f"model file not found: {path}")
+    _register_keras_hub_layers(path)
     try:
         return keras.saving.load_model(path, compile=False)
     except Exception as e:  # noqa: BLE001 - one line naming the file for any unreadable model
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ModelFileError(f"{path}: cannot load the Keras model ({first})") from None
+
+
+def require_keras_hub(what="RetinaNet"):
+    """keras-hub (the ``detection`` extra), or one line saying how to install it."""
+    try:
+        import keras_hub  # noqa: F401
+    except ImportError:
+        from hrnet_tf.errors import ConfigError
+
+        raise ConfigError(f"{what} needs keras-hub: pip install 'hrnet_tf[detection]'") from None
+
+
+def _register_keras_hub_layers(path):
+    """A model built from keras-hub layers (RetinaNet) needs them registered before loading."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = archive.read("config.json")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return  # keras says what is wrong with the file
+    if b"keras_hub" in config or b"hrnet_tf>RetinaHead" in config:
+        require_keras_hub(f"{path} (a RetinaNet)")
+        from hrnet_tf.models import retinanet_layers  # noqa: F401 (registers the classes)
 
 
 __all__ = [
@@ -172,5 +197,6 @@ __all__ = [
     "load_keras_file",
     "load_model",
     "model_info",
+    "require_keras_hub",
     "rewrap",
 ]

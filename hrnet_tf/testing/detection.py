@@ -109,18 +109,26 @@ def _nms(boxes, scores, iou_threshold):
     return keep
 
 
-def fcos_decode(outputs, points, counts, num_classes, image_shape, scale_factor, nms_pre=1000,
-                score_threshold=0.05, iou_threshold=0.5, max_per_image=100):
-    """Detections (box x1 y1 x2 y2, score, label) of one image, best first."""
-    sig = 1 / (1 + np.exp(-outputs.astype(np.float64)))
-    candidates = []
+def level_rows(counts, rank, nms_pre):
+    """Per level (``counts`` rows each, in order) the rows mmdet keeps: all, or the ``nms_pre``
+    of highest ``rank(row)``."""
     start = 0
     for n in counts:
         rows = list(range(start, start + n))
         start += n
         if 0 < nms_pre < n:
-            rank = [max(sig[i, :num_classes] * sig[i, num_classes + 4]) for i in rows]
-            rows = [rows[j] for j in np.argsort(rank, kind="stable")[::-1][:nms_pre]]
+            ranks = [rank(i) for i in rows]
+            rows = [rows[j] for j in np.argsort(ranks, kind="stable")[::-1][:nms_pre]]
+        yield rows
+
+
+def fcos_decode(outputs, points, counts, num_classes, image_shape, scale_factor, nms_pre=1000,
+                score_threshold=0.05, iou_threshold=0.5, max_per_image=100):
+    """Detections (box x1 y1 x2 y2, score, label) of one image, best first."""
+    sig = 1 / (1 + np.exp(-outputs.astype(np.float64)))
+    candidates = []
+    for rows in level_rows(counts, lambda i: max(sig[i, :num_classes] * sig[i, num_classes + 4]),
+                           nms_pre):
         h, w = image_shape
         for i in rows:
             x1, y1, x2, y2 = _box(points[i], outputs[i, num_classes:num_classes + 4])
@@ -130,6 +138,11 @@ def fcos_decode(outputs, points, counts, num_classes, image_shape, scale_factor,
             for c in range(num_classes):
                 if sig[i, c] > score_threshold:
                     candidates.append((box, sig[i, c] * sig[i, num_classes + 4], c))
+    return multiclass_nms(candidates, num_classes, iou_threshold, max_per_image)
+
+
+def multiclass_nms(candidates, num_classes, iou_threshold, max_per_image):
+    """mmcv ``multiclass_nms`` of (box, score, class) candidates: NMS per class, the best."""
     kept = []
     for c in range(num_classes):
         mine = [d for d in candidates if d[2] == c]

@@ -123,4 +123,4 @@ def test_train_predict_and_photo_pose_on_real_coco_images(coco_mini, tmp_path, c
     assert json.loads(capsys.readouterr().out) == []
     # a pose model is not a detector: one line
     status = pose_predict.main([image, "--weights", str(pose_file), "--detector", str(pose_file)])
-    assert_user_error(status, capsys, "not a FCOS detector")
+    assert_user_error(status, capsys, "not a detector")
