@@ -1,7 +1,9 @@
 """What ``seed`` promises with ``train.deterministic: true``, on a real folder of JPEGs of varied
-sizes: two fresh runs end with bit-identical weights (BatchNorm statistics included) and metrics,
-and a run killed with SIGKILL in the middle of epoch 2 and resumed ends with the weights of the
-uninterrupted run. Subprocesses: determinism is process-wide and a kill needs a process."""
+sizes: a run killed with SIGKILL in the middle of epoch 2 and resumed ends with bit-identical
+weights (BatchNorm statistics included) and metrics to an uninterrupted run started beside it.
+That also holds two fresh runs to each other: the killed run computed its first epoch and a half
+itself, so any nondeterminism would show. Subprocesses: determinism is process-wide and a kill
+needs a process."""
 
 import json
 import os
@@ -70,8 +72,8 @@ def _assert_same_run(a, b):
 def test_seeded_runs_reproduce_and_a_killed_run_resumes_to_the_same_weights(tmp_path):
     data = image_folder(tmp_path / "data", num_classes=2, train_per_class=16, val_per_class=4,
                         size=(30, 34), max_size=(64, 72))
-    first, second, killed = tmp_path / "first", tmp_path / "second", tmp_path / "killed"
-    runs = [_start(data, first), _start(data, second)]
+    first, killed = tmp_path / "first", tmp_path / "killed"
+    uninterrupted = _start(data, first)
     victim = _start(data, killed)
     deadline = time.time() + 600
     while _latest_step(killed) <= STEPS_PER_EPOCH and time.time() < deadline:
@@ -82,9 +84,7 @@ def test_seeded_runs_reproduce_and_a_killed_run_resumes_to_the_same_weights(tmp_
     killed_at = _latest_step(killed)
     assert STEPS_PER_EPOCH < killed_at < 2 * STEPS_PER_EPOCH, killed_at  # inside epoch 2
     assert not (killed / "model.keras").exists()
-    for proc in runs:
-        _finish(proc)
-    _assert_same_run(first, second)
+    _finish(uninterrupted)
 
     resumed = _finish(_start(data, killed))
     assert f"resuming from {killed / 'checkpoints' / f'ckpt-{killed_at}'} (epoch 2," in resumed
