@@ -228,7 +228,8 @@ def export_model(
             export_onnx(static, out, size)
             got = run_onnx(make_session(out, num_threads), x)
         report["accuracy"] = reports.accuracy_report(expected, got, task, size)
-        if task == "detection":  # NMS stays outside: the report carries what decoding needs
+        if task == "detection" and model.info.architecture == "HRNetFCOS":
+            # NMS stays outside: the report carries what decoding needs
             from hrnet_tf.detection.codec import coder_for_model, decoding_settings
 
             report["accuracy"]["detections"] = reports.detection_agreement(
