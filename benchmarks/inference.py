@@ -89,6 +89,8 @@ def parse_args(argv=None):
     parser.add_argument("--max-seconds", type=float, default=12.0,
                         help="timing budget per backend (rounds stop once min-runs are done)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
+    parser.add_argument("--relative-to", metavar="MODEL",
+                        help="also tabulate every model's latency relative to MODEL's, per backend")
     parser.add_argument("--table", metavar="RESULTS_JSON",
                         help="only print the Markdown tables of an earlier results file")
     return parser.parse_args(argv)
@@ -151,7 +153,7 @@ def main(argv=None):
     if args.table:
         results = json.loads(Path(args.table).read_text())["results"]
         batches = sorted({r["batch"] for r in results})
-        print(markdown_table(results, batches))
+        print(markdown_table(results, batches, args.relative_to))
         return
     import tensorflow as tf
 
@@ -163,7 +165,7 @@ def main(argv=None):
     from hrnet_tf.export.onnx import export_onnx, make_session
     from hrnet_tf.export.saved_model import export_saved_model
     from hrnet_tf.export.tasks import sample_images
-    from hrnet_tf.export.tflite import convert_to_tflite, make_interpreter
+    from hrnet_tf.export.tflite import convert_to_tflite, make_interpreter, xnnpack_partitions
 
     models = [m for m in args.models.split(",") if m]
     backends = [b for b in args.backends.split(",") if b]
@@ -252,9 +254,10 @@ def main(argv=None):
                         data = convert_to_tflite(folded, quantize, calibration, size, batch_size=b)
                         interpreter = make_interpreter(data, args.threads)
                         detail = interpreter.get_input_details()[0]
-                        interpreter.allocate_tensors()
+                        partitions = xnnpack_partitions(interpreter)  # allocates the tensors
                         interpreter.set_tensor(detail["index"], inputs[b])
-                        cell(backend, b, interpreter.invoke, size_mb=len(data) / 1e6)
+                        cell(backend, b, interpreter.invoke, size_mb=len(data) / 1e6,
+                             xnnpack_partitions=partitions)
                 elif backend == "ort_ours":
                     path = export_onnx(folded, tmp / "ours.onnx", size)
                     session = make_session(path, args.threads)
@@ -304,7 +307,7 @@ def main(argv=None):
             for row in time_interleaved(pending[batch], args):
                 record({"model": name, "batch": batch, **row})
     print(f"\nwrote {out_path}\n")
-    print(markdown_table(results, args.batch_sizes))
+    print(markdown_table(results, args.batch_sizes, args.relative_to))
 
 
 RATIO_PAIRS = (
@@ -314,12 +317,15 @@ RATIO_PAIRS = (
     ("keras_graph", "torch_eager"),
     ("tflite_fp32", "ort_ours"),
     ("tflite_fp32", "ort_torch"),
+    ("tflite_int8", "tflite_fp32"),
+    ("tflite_int8", "ort_ours"),
 )
 
 
-def markdown_table(results, batch_sizes):
+def markdown_table(results, batch_sizes, relative_to=None):
     """Median latency (ms) per model x backend for each batch size, plus the goal ratios computed
-    from medians and from minima (the minimum is the less load-sensitive estimate)."""
+    from medians and from minima (the minimum is the less load-sensitive estimate); with
+    ``relative_to`` (a model), every model's latency over that model's, per backend."""
     models = list(dict.fromkeys(r["model"] for r in results))
     backends = [b for b in BACKENDS if any(r["backend"] == b for r in results)]
     median = {(r["model"], r["backend"], r["batch"]): r.get("latency_ms") for r in results}
@@ -347,6 +353,26 @@ def markdown_table(results, batch_sizes):
                 else:
                     row.append("-")
             lines.append(f"| {m} | {batch} | " + " | ".join(row) + " |")
+    if relative_to in models:
+        lines.append(f"\nLatency relative to {relative_to} on the same backend, median (min):\n")
+        lines.append("| model | batch | " + " | ".join(backends) + " |")
+        lines.append("|---" * (len(backends) + 2) + "|")
+        for m in models:
+            for batch in batch_sizes:
+                row = []
+                for b in backends:
+                    ka, kb = (m, b, batch), (relative_to, b, batch)
+                    if median.get(ka) and median.get(kb):
+                        row.append(f"{median[ka] / median[kb]:.2f} "
+                                   f"({minimum[ka] / minimum[kb]:.2f})")
+                    else:
+                        row.append("-")
+                lines.append(f"| {m} | {batch} | " + " | ".join(row) + " |")
+    partitions = {(r["model"], r["backend"]): r["xnnpack_partitions"] for r in results
+                  if "xnnpack_partitions" in r}
+    if partitions:
+        lines.append("\nXNNPACK partitions of the TFLite models (1 = the whole graph delegated): "
+                     + ", ".join(f"{m} {b} {n}" for (m, b), n in partitions.items()))
     return "\n".join(lines)
 
 

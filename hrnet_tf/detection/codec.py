@@ -218,14 +218,79 @@ def detect(forward, model, image):
     evaluation's resize into the model's input canvas (keep ratio, the recorded ``scale``), the
     model, :meth:`FCOSCoder.decode` -> (boxes [K, 4] x1 y1 x2 y2 in image pixels, scores [K],
     labels [K], number valid)."""
-    from hrnet_tf.detection.pipeline import SCALE, prepare
+    from hrnet_tf.detection.pipeline import SCALE
 
     canvas = tuple(int(v) for v in model.inputs[0].shape[1:3])
     scale = tuple((model.info.labels or {}).get("scale", SCALE))
-    x, shape, factors = prepare(image, canvas, scale, model.info.normalization)
-    boxes, scores, labels, valid = coder_for_model(model).decode(
-        forward(x[None]), canvas, shape[None], factors[None])
+    return _detect(forward, coder_for_model(model), canvas, scale, model.info.normalization, image)
+
+
+def _detect(forward, coder, canvas, scale, normalization, image):
+    from hrnet_tf.detection.pipeline import prepare
+
+    x, shape, factors = prepare(image, canvas, scale, normalization)
+    boxes, scores, labels, valid = coder.decode(forward(x[None]), canvas, shape[None],
+                                                factors[None])
     return boxes[0], scores[0], labels[0], valid[0]
+
+
+# -- exported raw models (TFLite, ONNX: NMS outside the graph) ----------------------------------
+def decoding_settings(model):
+    """Everything :func:`detect_raw` needs besides the raw network, as plain JSON: the input
+    canvas (h, w), the resize ``scale``, the normalization, the decoder (classes, strides, NMS
+    settings) and the category names and COCO ids. The TFLite and ONNX exports of an FCOS model
+    write it into their report (``decoding``)."""
+    from hrnet_tf.detection.pipeline import SCALE
+
+    labels = model.info.labels or {}
+    coder = coder_for_model(model)
+    num_classes = coder.num_classes
+    norm = model.info.normalization
+    return {
+        "canvas": [int(v) for v in model.inputs[0].shape[1:3]],
+        "scale": [int(v) for v in labels.get("scale", SCALE)],
+        "normalization": {"mean": list(norm.mean), "std": list(norm.std),
+                          "channel_order": norm.channel_order},
+        "num_classes": num_classes,
+        "strides": list(coder.strides),
+        "fpn_stride": coder.fpn_stride,
+        "nms_pre": coder.nms_pre,
+        "score_threshold": coder.score_threshold,
+        "iou_threshold": coder.iou_threshold,
+        "max_per_image": coder.max_per_image,
+        "category_names": list(labels.get("category_names") or map(str, range(num_classes))),
+        "category_ids": [int(v) for v in labels.get("category_ids") or range(1, num_classes + 1)],
+    }
+
+
+def detect_raw(forward, settings, image):
+    """Detections of one uint8 RGB image by an exported raw FCOS network: ``forward`` maps the
+    normalized input [1, h, w, 3] (float32, the ``canvas``) to the raw output [1, points,
+    classes + 5] (a TFLite interpreter or ONNX Runtime session); ``settings`` is the report's
+    ``decoding`` (:func:`decoding_settings`). The same resize, decoding and per-class NMS as
+    :func:`detect` -> (boxes [K, 4] x1 y1 x2 y2 in image pixels, scores [K], labels [K] (contiguous;
+    ``category_ids[label]`` is the COCO id), number valid).
+
+    Example:
+        >>> from hrnet_tf.export.tflite import make_interpreter, run_tflite  # doctest: +SKIP
+        >>> interpreter = make_interpreter("saved_models/det.tflite")  # doctest: +SKIP
+        >>> detect_raw(lambda x: run_tflite(interpreter, x), settings, image)  # doctest: +SKIP
+    """
+    from hrnet_tf.data.normalization import Normalization
+
+    coder = FCOSCoder(
+        num_classes=int(settings["num_classes"]), strides=tuple(settings["strides"]),
+        fpn_stride=int(settings["fpn_stride"]), nms_pre=int(settings["nms_pre"]),
+        score_threshold=float(settings["score_threshold"]),
+        iou_threshold=float(settings["iou_threshold"]),
+        max_per_image=int(settings["max_per_image"]))
+    canvas = tuple(int(v) for v in settings["canvas"])
+
+    def run(x):
+        return tf.constant(np.asarray(forward(np.asarray(x, np.float32)), np.float32))
+
+    return _detect(run, coder, canvas, tuple(settings["scale"]),
+                   Normalization(**settings["normalization"]), tf.constant(image))
 
 
 def serve_detections(model, image):

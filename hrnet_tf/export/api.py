@@ -228,6 +228,13 @@ def export_model(
             export_onnx(static, out, size)
             got = run_onnx(make_session(out, num_threads), x)
         report["accuracy"] = reports.accuracy_report(expected, got, task, size)
+        if task == "detection" and model.info.architecture == "HRNetFCOS":
+            # NMS stays outside: the report carries what decoding needs
+            from hrnet_tf.detection.codec import coder_for_model, decoding_settings
+
+            report["accuracy"]["detections"] = reports.detection_agreement(
+                coder_for_model(model), size, expected, got)
+            report["decoding"] = decoding_settings(model)
     report["size_bytes"] = _size_on_disk(out)
     report["seconds"] = round(time.time() - started, 1)
     reports.write_report(report_path(out), report)

@@ -8,7 +8,11 @@ Every export writes ``<name>.report.json`` next to the exported file. Fields:
 * segmentation / classification: ``label_agreement``, the fraction of pixels (images) whose argmax
   class is the same;
 * pose: ``keypoint_error_px`` (mean / max / p95) between keypoints decoded from both outputs, in
-  model-input pixels (heatmap pixels times the output stride).
+  model-input pixels (heatmap pixels times the output stride);
+* detection (FCOS, raw TFLite / ONNX): ``detections``, both raw outputs decoded as the task
+  decodes them (per-class NMS, canvas pixels): ``box_error_px`` (max over the Keras model's
+  detections), ``label_agreement`` (over the ``max_per_image`` slots, -1 past the detections),
+  ``count`` (the Keras model's detections).
 """
 
 import json
@@ -86,6 +90,28 @@ def accuracy_report(reference, candidate, task, input_size=None):
     return report
 
 
+def detection_agreement(coder, canvas, reference, candidate):
+    """Raw FCOS outputs [N, points, classes + 5] of the Keras model and of an export, decoded by
+    ``coder`` (:class:`hrnet_tf.detection.codec.FCOSCoder`) on a ``canvas`` (h, w) with no resize,
+    compared detection by detection."""
+    import tensorflow as tf
+
+    n = len(reference)
+    shape = tf.constant([list(canvas)] * n, tf.int32)
+    ones = tf.ones([n, 2], tf.float32)
+    want = coder.decode(np.asarray(reference, np.float32), canvas, shape, ones)
+    got = coder.decode(np.asarray(candidate, np.float32), canvas, shape, ones)
+    k = want[0].shape[1]
+    slots = np.arange(k)[None, :]
+    want_labels = np.where(slots < want[3].numpy()[:, None], want[2].numpy(), -1)
+    got_labels = np.where(slots < got[3].numpy()[:, None], got[2].numpy(), -1)
+    valid = want_labels >= 0
+    error = np.abs(want[0].numpy() - got[0].numpy())[valid]
+    return {"box_error_px": float(error.max()) if error.size else 0.0,
+            "label_agreement": float(np.mean(want_labels == got_labels)),
+            "count": int(valid.sum())}
+
+
 def write_report(path, report):
     """Writes ``report`` (a dict) as indented JSON to ``path`` and returns the path."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -109,6 +135,10 @@ def summary_line(report):
     if "keypoint_error_px" in acc:
         kp = acc["keypoint_error_px"]
         parts.append(f"keypoints mean {kp['mean']:.2f}px max {kp['max']:.2f}px")
+    if "detections" in acc:
+        det = acc["detections"]
+        parts.append(f"{det['count']} detections: boxes within {det['box_error_px']:.3g}px, "
+                     f"labels agree {100 * det['label_agreement']:.2f}%")
     return ", ".join(parts)
 
 

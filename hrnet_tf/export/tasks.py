@@ -58,6 +58,9 @@ def check_task(task, model):
         )
     if task in (None, "auto"):
         return "raw"
+    if task == "detection":
+        raise ConfigError(f"--task detection: model {model.name!r} is a plain Keras model; the "
+                          "detect signature needs an hrnet_tf detector (train/detect.py)")
     rank = len(model.outputs[0].shape) if len(model.outputs) == 1 else None
     wanted = {"pose": 4, "segmentation": 4, "classification": 2}.get(task)
     if wanted is not None and rank != wanted:

@@ -46,35 +46,52 @@ def convert_to_tflite(
         raise ValueError(f"--quantize must be one of {QUANTIZE_MODES}, got {quantize!r}")
     if quantize == "int8" and representative_images is None:
         raise ValueError("int8 quantization needs representative images")
-    height, width = model.inputs[0].shape[1:3] if input_size is None else input_size
     with tempfile.TemporaryDirectory(prefix="hrnet_tflite_") as tmp:
-        saved = os.path.join(tmp, "saved_model")
-        # A static batch and size: TFLite plans memory once and XNNPACK takes the whole graph.
-        signature = [tf.TensorSpec([batch_size, height, width, 3], tf.float32, name="image")]
-        model.export(saved, format="tf_saved_model", input_signature=signature, verbose=False)
-        converter = tf.lite.TFLiteConverter.from_saved_model(saved)
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-        if quantize == "fp16":
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-            converter.target_spec.supported_types = [tf.float16]
-        elif quantize == "dynamic":
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        elif quantize == "int8":
-            images = np.asarray(representative_images, np.float32)
+        saved = export_for_tflite(model, os.path.join(tmp, "saved_model"), input_size, batch_size)
+        return convert_saved_model(saved, quantize, representative_images, batch_size)
 
-            def representative_dataset():
-                for start in range(0, len(images), batch_size):
-                    batch = np.resize(images[start:], (batch_size, *images.shape[1:]))
-                    yield [batch]
 
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-            converter.representative_dataset = representative_dataset
-            # INT8 kernels everywhere; TFLITE_BUILTINS stays as the (builtin) float fallback.
-            converter.target_spec.supported_ops = [
-                tf.lite.OpsSet.TFLITE_BUILTINS_INT8,
-                tf.lite.OpsSet.TFLITE_BUILTINS,
-            ]
-        return converter.convert()
+def export_for_tflite(model, directory, input_size=None, batch_size=1):
+    """Writes the SavedModel the converter reads: ``model`` traced at a static [batch, h, w, 3]
+    (TFLite plans memory once and XNNPACK takes the whole graph). Returns ``directory``.
+
+    :func:`convert_to_tflite` is this plus :func:`convert_saved_model`; the two halves let one
+    export feed several conversions (fp32 and int8 of the same network)."""
+    height, width = model.inputs[0].shape[1:3] if input_size is None else input_size
+    signature = [tf.TensorSpec([batch_size, height, width, 3], tf.float32, name="image")]
+    model.export(directory, format="tf_saved_model", input_signature=signature, verbose=False)
+    return directory
+
+
+def convert_saved_model(saved, quantize="none", representative_images=None, batch_size=1):
+    """TFLite bytes (builtin ops only) of a SavedModel written by :func:`export_for_tflite`."""
+    if quantize not in QUANTIZE_MODES:
+        raise ValueError(f"--quantize must be one of {QUANTIZE_MODES}, got {quantize!r}")
+    if quantize == "int8" and representative_images is None:
+        raise ValueError("int8 quantization needs representative images")
+    converter = tf.lite.TFLiteConverter.from_saved_model(saved)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if quantize == "fp16":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    elif quantize == "dynamic":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    elif quantize == "int8":
+        images = np.asarray(representative_images, np.float32)
+
+        def representative_dataset():
+            for start in range(0, len(images), batch_size):
+                batch = np.resize(images[start:], (batch_size, *images.shape[1:]))
+                yield [batch]
+
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = representative_dataset
+        # INT8 kernels everywhere; TFLITE_BUILTINS stays as the (builtin) float fallback.
+        converter.target_spec.supported_ops = [
+            tf.lite.OpsSet.TFLITE_BUILTINS_INT8,
+            tf.lite.OpsSet.TFLITE_BUILTINS,
+        ]
+    return converter.convert()
 
 
 def make_interpreter(model_path_or_bytes, num_threads=2):

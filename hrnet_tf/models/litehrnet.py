@@ -242,7 +242,7 @@ class CrossResolutionWeighting(layers.Layer):
         pooled = []
         for i, s in enumerate(xs[:-1]):
             window = 2 ** (n - 1 - i)
-            pooled.append(ops.average_pool(s, window, window, padding="valid"))
+            pooled.append(average_pool_fixed(s, window))
         out = ops.concatenate([*pooled, xs[-1]], axis=-1)
         out = self.conv2(self.conv1(out, training=training), training=training)
         # channel slices, not ops.split: TFLite's SPLIT_V (unequal parts) is not an XNNPACK op
@@ -339,11 +339,19 @@ class LiteHRModule(layers.Layer):
         for i in range(n):
             row = self.fuse_layers[i]
             # official: y = out[0] (i == 0, the same tensor) or fuse[i][0](out[0]); then j from 0
+            terms = [out[j] if i == j else row.at(j)(out[j], training=training) for j in range(n)]
             y = out[0] if i == 0 else row.at(0)(out[0], training=training)
-            for j in range(n):
-                y = y + (out[j] if i == j else row.at(j)(out[j], training=training))
+            for term in terms:
+                y = y + term
             if i == 0:
-                out[0] = y  # the in-place ``y += ...`` wrote the sum into out[0]
+                # The in-place ``y += ...`` wrote the sum into out[0], which the lower rows read
+                # before the ReLU. An int8 RELU on its own is not an XNNPACK op (float only) and
+                # cut the int8 graph, so the ReLU'd sum is formed a second time, starting from
+                # ``out[0] * 2`` (bit-equal to ``out[0] + out[0]``; a repeated ADD would be merged
+                # by the converter's CSE): the ReLU then fuses into that chain's last ADD.
+                out[0], y = y, out[0] * 2.0
+                for term in terms[1:]:
+                    y = y + term
             fused.append(ops.relu(y))
         return fused
 
@@ -403,6 +411,16 @@ class LiteTransition(_Row):
 
     def get_config(self):
         return {**layers.Layer.get_config(self), **self.config}
+
+
+def average_pool_fixed(x, window):
+    """``average_pool(x, window, window, "valid")`` as a depthwise conv with constant weights
+    ``1 / window**2`` (the same numbers up to float rounding): XNNPACK runs AVERAGE_POOL_2D in
+    float only, so in an int8 TFLite model the pooling fell out of the delegate; an int8
+    DEPTHWISE_CONV_2D stays inside (the constant weights quantize exactly: one value a channel)."""
+    channels = x.shape[-1]
+    kernel = ops.full((window, window, channels, 1), 1.0 / (window * window), dtype=x.dtype)
+    return ops.depthwise_conv(x, kernel, strides=window, padding="valid")
 
 
 def _interpolation_matrix(n_in, n_out):
