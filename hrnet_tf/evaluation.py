@@ -87,7 +87,8 @@ def forward_function(model, fold_batch_norm=True, freeze_weights=True):
     ``freeze_weights`` traces a snapshot of the weights as graph constants, so a later change of the
     weights is not seen (build a new forward function then). TensorFlow's oneDNN convolutions keep
     a constant filter in their blocked layout and re-order a variable one on every call: with
-    variables, batch-1 inference took 2-2.6x the time (benchmarks/README.md, "frozen weights").
+    variables, batch-1 inference took 1.1-2.6x the time (benchmarks/README.md, "The evaluate/predict
+    path").
     """
     import tensorflow as tf
 
