@@ -18,7 +18,7 @@ import argparse
 import os
 import sys
 
-from hrnet_tf.errors import HRNetError, UserError
+from hrnet_tf.errors import DataError, HRNetError, UserError
 
 
 def run(main, argv=None):
@@ -33,6 +33,19 @@ def run(main, argv=None):
         print("interrupted", file=sys.stderr)
         return 130
     return 0 if status is None else int(status)
+
+
+def write_drawing(drawn, image_path, suffix, out=None):
+    """Writes a predict command's RGB drawing as a PNG, ``out`` or ``<image stem>_<suffix>.png``,
+    and returns its path; a path that cannot be written is a ``DataError`` naming it."""
+    from hrnet_tf.data.images import write_png
+
+    path = out or f"{os.path.splitext(os.path.basename(image_path))[0]}_{suffix}.png"
+    try:
+        write_png(path, drawn)
+    except OSError as e:
+        raise DataError(str(e)) from None
+    return path
 
 
 class ArgumentParser(argparse.ArgumentParser):

@@ -19,7 +19,6 @@ As a library::
 
 import argparse
 import json
-import os
 import sys
 
 import numpy as np
@@ -123,8 +122,7 @@ def build_parser():
 
 
 def _main(argv):
-    import cv2
-
+    from hrnet_tf.cli import write_drawing
     from hrnet_tf.data.images import read_image_numpy
 
     args = build_parser().parse_args(argv)
@@ -134,9 +132,7 @@ def _main(argv):
         raise DataError(str(e)) from None
     model = load_detector(args.weights)
     detections = detect_image(model, image, args.threshold)
-    out = args.out or f"{os.path.splitext(os.path.basename(args.image))[0]}_detections.png"
-    if not cv2.imwrite(out, cv2.cvtColor(draw_boxes(image, detections), cv2.COLOR_RGB2BGR)):
-        raise DataError(f"could not write {out}")
+    out = write_drawing(draw_boxes(image, detections), args.image, "detections", args.out)
     print(json.dumps(detections))
     print(f"wrote {out}", file=sys.stderr)
 

@@ -26,7 +26,6 @@ As a library::
 
 import argparse
 import json
-import os
 import sys
 
 import numpy as np
@@ -126,8 +125,7 @@ def load_landmark_model(args):
 
 
 def _main(argv):
-    import cv2
-
+    from hrnet_tf.cli import write_drawing
     from hrnet_tf.data.images import read_image_numpy
     from hrnet_tf.pose.predict import parse_box, read_boxes
 
@@ -144,10 +142,7 @@ def _main(argv):
         boxes = [[0.0, 0.0, float(image.shape[1]), float(image.shape[0])]]
     model = load_landmark_model(args)
     points, scores = predict_image(model, image, boxes, args.decoding)
-    out = args.out or f"{os.path.splitext(os.path.basename(args.image))[0]}_landmarks.png"
-    drawn = draw_points(image, points, boxes)
-    if not cv2.imwrite(out, cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR)):
-        raise DataError(f"could not write {out}")
+    out = write_drawing(draw_points(image, points, boxes), args.image, "landmarks", args.out)
     report = [{"box": [round(v, 2) for v in box],
                "points": [[round(float(v), 2) for v in p] for p in face],
                "scores": [round(float(s), 4) for s in score]}

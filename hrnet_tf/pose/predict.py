@@ -26,7 +26,6 @@ As a library::
 
 import argparse
 import json
-import os
 import sys
 
 import numpy as np
@@ -191,8 +190,7 @@ def load_pose_model(args):
 
 
 def _main(argv):
-    import cv2
-
+    from hrnet_tf.cli import write_drawing
     from hrnet_tf.data.images import read_image_numpy
 
     args = build_parser().parse_args(argv)
@@ -212,10 +210,8 @@ def _main(argv):
         boxes, scores = [[0.0, 0.0, float(image.shape[1]), float(image.shape[0])]], [1.0]
     model, keypoints = load_pose_model(args)
     people = predict_image(model, image, boxes, keypoints, flip_test=not args.no_flip)
-    out = args.out or f"{os.path.splitext(os.path.basename(args.image))[0]}_pose.png"
-    drawn = draw_skeleton(image, people, keypoints, args.threshold)
-    if not cv2.imwrite(out, cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR)):
-        raise DataError(f"could not write {out}")
+    out = write_drawing(draw_skeleton(image, people, keypoints, args.threshold), args.image,
+                        "pose", args.out)
     report = [{"box": [round(v, 2) for v in box], "score": round(score, 4),
                "keypoints": [[round(float(v), 2) for v in joint] for joint in kp]}
               for box, score, kp in zip(boxes, scores, people, strict=True)]

@@ -110,6 +110,11 @@ def test_bad_input_is_one_line(custom_model_file, unlabelled_file, image_path, t
     for argv, line in cases:
         assert predict.main([*argv, "--out", str(tmp_path / "x.png")]) == 2, argv
         assert capsys.readouterr().err.strip().splitlines() == [f"error: {line}"], argv
+    blocked = tmp_path / "a_file"  # the drawing's folder is a file: one line naming the path
+    blocked.write_text("")
+    assert predict.main([image, "--weights", weights, "--out", str(blocked / "p.png")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and str(blocked) in err[0], err
 
 
 def test_an_unlabelled_keras_model_predicts_with_the_keypoints_given(unlabelled_file, image_path,
