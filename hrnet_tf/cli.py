@@ -35,6 +35,17 @@ def run(main, argv=None):
     return 0 if status is None else int(status)
 
 
+def read_photo(path):
+    """A predict command's input image, uint8 RGB ``[H, W, 3]``; a missing or unreadable file is a
+    ``DataError`` naming it."""
+    from hrnet_tf.data.images import read_image_numpy
+
+    try:
+        return read_image_numpy(path)
+    except (FileNotFoundError, ValueError) as e:
+        raise DataError(str(e)) from None
+
+
 def write_drawing(drawn, image_path, suffix, out=None):
     """Writes a predict command's RGB drawing as a PNG, ``out`` or ``<image stem>_<suffix>.png``,
     and returns its path; a path that cannot be written is a ``DataError`` naming it."""

@@ -23,7 +23,7 @@ import sys
 
 import numpy as np
 
-from hrnet_tf.errors import DataError, ModelFileError
+from hrnet_tf.errors import ModelFileError
 
 DETECTORS = ("HRNetFCOS", "HRNetRetinaNet")
 
@@ -122,14 +122,10 @@ def build_parser():
 
 
 def _main(argv):
-    from hrnet_tf.cli import write_drawing
-    from hrnet_tf.data.images import read_image_numpy
+    from hrnet_tf.cli import read_photo, write_drawing
 
     args = build_parser().parse_args(argv)
-    try:
-        image = read_image_numpy(args.image)
-    except (FileNotFoundError, ValueError) as e:
-        raise DataError(str(e)) from None
+    image = read_photo(args.image)
     model = load_detector(args.weights)
     detections = detect_image(model, image, args.threshold)
     out = write_drawing(draw_boxes(image, detections), args.image, "detections", args.out)

@@ -30,7 +30,7 @@ import sys
 
 import numpy as np
 
-from hrnet_tf.errors import ConfigError, DataError, ModelFileError
+from hrnet_tf.errors import ConfigError, ModelFileError
 
 DEFAULT_WIDTH = "18"
 DEFAULT_INPUT_SIZE = 256
@@ -125,15 +125,11 @@ def load_landmark_model(args):
 
 
 def _main(argv):
-    from hrnet_tf.cli import write_drawing
-    from hrnet_tf.data.images import read_image_numpy
+    from hrnet_tf.cli import read_photo, write_drawing
     from hrnet_tf.pose.predict import parse_box, read_boxes
 
     args = build_parser().parse_args(argv)
-    try:
-        image = read_image_numpy(args.image)
-    except (FileNotFoundError, ValueError) as e:
-        raise DataError(str(e)) from None
+    image = read_photo(args.image)
     if args.box:
         boxes = [parse_box(args.box)]
     elif args.boxes:

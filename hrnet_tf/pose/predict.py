@@ -190,14 +190,10 @@ def load_pose_model(args):
 
 
 def _main(argv):
-    from hrnet_tf.cli import write_drawing
-    from hrnet_tf.data.images import read_image_numpy
+    from hrnet_tf.cli import read_photo, write_drawing
 
     args = build_parser().parse_args(argv)
-    try:
-        image = read_image_numpy(args.image)
-    except (FileNotFoundError, ValueError) as e:
-        raise DataError(str(e)) from None
+    image = read_photo(args.image)
     if args.box:
         boxes, scores = [parse_box(args.box)], [1.0]
     elif args.boxes:
